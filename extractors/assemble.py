@@ -1,0 +1,52 @@
+"""Turning a feed entry, its fetched page and the extraction into one article row."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from extractors.article import EXTRACTOR, content_hash, parse_published
+from extractors.feeds import FeedEntry
+from extractors.http import FetchResult
+from extractors.language import guess_language
+
+
+def choose_text(entry: FeedEntry, page_text: str, min_chars: int) -> tuple[str, str]:
+    """The best text available and where it came from: page, feed content, summary or title."""
+    if len(page_text) >= min_chars:
+        return page_text, "page"
+    candidates = [(page_text, "page"), (entry.content, "feed_content"), (entry.summary, "feed_summary")]
+    text, source = max(candidates, key=lambda c: len(c[0] or ""))
+    if text:
+        return text, source
+    return entry.title or "", "title"
+
+
+def build_article(entry: FeedEntry, feed_id: str, page: FetchResult | None,
+                  extracted: dict[str, Any] | None, min_chars: int, run_id: str,
+                  now: datetime) -> dict[str, Any]:
+    """An `articles` row (the warehouse adds the id). Every entry with a link gives one,
+    even when its page failed: the feed's own text stands in, and `text_source` says so."""
+    ex = extracted or {}
+    text, source = choose_text(entry, ex.get("text") or "", min_chars)
+    title = entry.title or ex.get("title") or ""
+    if source != "page" and not entry.title and ex.get("title"):
+        title = ex["title"]
+    language = ex.get("language") if source == "page" else None
+    language = language or guess_language(f"{title}\n{text}", entry.language)
+    return {
+        "canonical_url": entry.canonical_url,
+        "url": page.final_url if page is not None and page.outcome == "ok" else entry.link,
+        "feed_id": feed_id,
+        "title": title,
+        "text": text,
+        "text_source": source,
+        "extractor": ex.get("extractor", EXTRACTOR) if source == "page" else None,
+        "author": ex.get("author"),
+        "site": ex.get("site"),
+        "published": entry.published or parse_published(ex.get("published")),
+        "language": language,
+        "content_hash": content_hash(text),
+        "first_seen": now,
+        "run_id": run_id,
+    }
+

@@ -1,0 +1,211 @@
+"""Polite, bounded HTTP fetching with httpx.
+
+Every fetch ends in exactly one `FetchResult` with an outcome (ok, not_modified, failed,
+skipped) and, on failure, a class (temporary, permanent, skip) decided by `classify` in one
+place. Bounds: connect/read timeouts, a total deadline per fetch, a byte cap on the decoded
+body (so a gzip bomb stops at the cap), a redirect limit with a scheme and address check on
+every hop, a global and a per-host concurrency limit, and retries with backoff on 429/5xx
+that honour Retry-After up to a ceiling.
+"""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from extractors.urls import UnsafeURL, check_address
+from seedwatch.config import FetchConfig
+
+TEMPORARY, PERMANENT, SKIP = "temporary", "permanent", "skip"
+_RETRY_STATUSES = {429, 500, 502, 503, 504}
+_REDIRECTS = {301, 302, 303, 307, 308}
+
+
+@dataclass
+class FetchRequest:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    # Configured feed URLs are trusted (an intranet feed is fine); links found in feeds are not.
+    trusted: bool = False
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str
+    outcome: str  # ok | not_modified | failed | skipped
+    status: int | None = None
+    content: bytes | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error_class: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    duration_ms: float = 0.0
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.content or b"")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def classify(status: int | None = None, exc: BaseException | None = None) -> str:
+    """The one place that decides whether a failure is temporary, permanent or to skip."""
+    if isinstance(exc, (UnsafeURL, _TooLarge)):
+        return SKIP
+    if isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError,
+                        asyncio.TimeoutError)):
+        return TEMPORARY
+    if isinstance(exc, httpx.TooManyRedirects) or isinstance(exc, httpx.UnsupportedProtocol):
+        return PERMANENT
+    if exc is not None:
+        return TEMPORARY
+    if status is None:
+        return TEMPORARY
+    if status in _RETRY_STATUSES or status == 408:
+        return TEMPORARY
+    if status in (404, 410, 401, 403, 451) or 400 <= status < 500:
+        return PERMANENT
+    return TEMPORARY
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+class Fetcher:
+    """Fetches many URLs concurrently within the configured bounds."""
+
+    def __init__(self, cfg: FetchConfig):
+        self.cfg = cfg
+        self._global = asyncio.Semaphore(cfg.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(cfg.per_host))
+        timeout = httpx.Timeout(cfg.read_timeout_seconds, connect=cfg.connect_timeout_seconds)
+        limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
+        self._client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False,
+                                         headers={"User-Agent": cfg.user_agent}, trust_env=False)
+
+    async def __aenter__(self) -> "Fetcher":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+
+    async def fetch_all(self, requests: Iterable[FetchRequest]) -> list[FetchResult]:
+        return list(await asyncio.gather(*(self.fetch(r) for r in requests)))
+
+    async def fetch(self, req: FetchRequest) -> FetchResult:
+        started = time.monotonic()
+        host = urlsplit(req.url).hostname or ""
+        async with self._global, self._hosts[host]:
+            result = await self._fetch_with_retries(req)
+        result.duration_ms = (time.monotonic() - started) * 1000
+        return result
+
+    async def _fetch_with_retries(self, req: FetchRequest) -> FetchResult:
+        attempt = 0
+        while True:
+            try:
+                result = await asyncio.wait_for(self._fetch_once(req), self.cfg.total_timeout_seconds)
+            except BaseException as exc:  # noqa: BLE001 - every failure becomes a result
+                if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+                    raise
+                result = _failure(req.url, exc)
+            if result.outcome != "failed" or result.error_class != TEMPORARY or attempt >= self.cfg.retries:
+                return result
+            wait = self._backoff(attempt, result.retry_after)
+            if wait is None:  # the server asked for longer than we wait within a run
+                return result
+            attempt += 1
+            await asyncio.sleep(wait)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
+        if retry_after is not None:
+            return retry_after if retry_after <= self.cfg.max_retry_after_seconds else None
+        return self.cfg.backoff_seconds * (2 ** attempt) * (0.5 + random.random())
+
+    async def _fetch_once(self, req: FetchRequest) -> FetchResult:
+        url = req.url
+        headers = {}
+        if req.etag:
+            headers["If-None-Match"] = req.etag
+        if req.last_modified:
+            headers["If-Modified-Since"] = req.last_modified
+        for hop in range(self.cfg.max_redirects + 1):
+            allow = self.cfg.allow_private_addresses or (req.trusted and hop == 0)
+            await asyncio.to_thread(check_address, url, allow)
+            async with self._client.stream("GET", url, headers=headers) as resp:
+                if resp.status_code in _REDIRECTS:
+                    location = resp.headers.get("location")
+                    if not location:
+                        return _http_failure(req.url, url, resp, "redirect without a Location header")
+                    url = urljoin(url, location)
+                    continue
+                return await self._read(req.url, url, resp)
+        raise httpx.TooManyRedirects(f"more than {self.cfg.max_redirects} redirects")
+
+    async def _read(self, original: str, url: str, resp: httpx.Response) -> FetchResult:
+        if resp.status_code == 304:
+            return FetchResult(original, url, "not_modified", status=304,
+                               etag=resp.headers.get("etag"),
+                               last_modified=resp.headers.get("last-modified"))
+        if resp.status_code >= 400:
+            return _http_failure(original, url, resp, f"HTTP {resp.status_code} {resp.reason_phrase}")
+        declared = resp.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.cfg.max_bytes:
+            raise _TooLarge(f"body of {int(declared):,} bytes is over the cap of {self.cfg.max_bytes:,}")
+        chunks, total = [], 0
+        async for chunk in resp.aiter_bytes():
+            total += len(chunk)
+            if total > self.cfg.max_bytes:
+                raise _TooLarge(f"body is over the cap of {self.cfg.max_bytes:,} bytes (decoded)")
+            chunks.append(chunk)
+        return FetchResult(original, url, "ok", status=resp.status_code, content=b"".join(chunks),
+                           content_type=resp.headers.get("content-type"),
+                           etag=resp.headers.get("etag"),
+                           last_modified=resp.headers.get("last-modified"))
+
+
+def _http_failure(original: str, url: str, resp: httpx.Response, message: str) -> FetchResult:
+    return FetchResult(original, url, "failed", status=resp.status_code,
+                       error_class=classify(resp.status_code), error=message,
+                       retry_after=parse_retry_after(resp.headers.get("retry-after")))
+
+
+def _failure(url: str, exc: BaseException) -> FetchResult:
+    cls = classify(exc=exc)
+    kind = {
+        httpx.ConnectTimeout: "connect timeout", httpx.ReadTimeout: "read timeout (server stalled)",
+        asyncio.TimeoutError: "total time limit reached", httpx.ConnectError: "connection failed",
+        httpx.TooManyRedirects: "redirect loop or too many redirects",
+    }.get(type(exc), type(exc).__name__)
+    detail = str(exc).strip()
+    message = f"{kind}: {detail}" if detail and detail != kind else kind
+    outcome = "skipped" if cls == SKIP and isinstance(exc, UnsafeURL) else "failed"
+    return FetchResult(url, url, outcome, error_class=cls, error=message[:500])

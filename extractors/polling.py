@@ -1,0 +1,79 @@
+"""One polling pass over the feeds, and one pass over new article pages.
+
+Plain functions (asyncio inside, no Prefect) returning records the warehouse stores as they are.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from extractors.feeds import FeedEntry, FeedError, parse_feed
+from extractors.health import due, next_state
+from extractors.http import PERMANENT, FetchRequest, FetchResult, Fetcher
+from seedwatch.config import FetchConfig
+
+
+@dataclass
+class FeedPoll:
+    """What one feed gave in this run."""
+    url: str
+    feed_id: str
+    name: str | None
+    outcome: str  # ok | not_modified | failed | skipped
+    reason: str | None = None
+    entries: list[FeedEntry] = field(default_factory=list)
+    fetch: FetchResult | None = None
+    state: dict[str, Any] | None = None  # new fetch state, None when not fetched
+    warning: str | None = None
+
+
+def poll_feeds(cfg: FetchConfig, states: Sequence[dict[str, Any]],
+               now: datetime | None = None) -> list[FeedPoll]:
+    """Fetch every due feed (conditional GET) and parse it; one FeedPoll per feed, always."""
+    now = now or datetime.now(timezone.utc)
+    polls: dict[str, FeedPoll] = {}
+    requests = []
+    for st in states:
+        ok, why = due(st, now)
+        if not ok:
+            polls[st["url"]] = FeedPoll(st["url"], st["feed_id"], st.get("name"), "skipped", why)
+            continue
+        requests.append(FetchRequest(st["url"], st.get("etag"), st.get("last_modified"), trusted=True))
+    results = asyncio.run(_fetch(cfg, requests)) if requests else []
+    by_url = {st["url"]: st for st in states}
+    for res in results:
+        polls[res.url] = _parse(by_url[res.url], res, now)
+    return [polls[st["url"]] for st in states]
+
+
+async def _fetch(cfg: FetchConfig, requests: list[FetchRequest]) -> list[FetchResult]:
+    async with Fetcher(cfg) as fetcher:
+        return await fetcher.fetch_all(requests)
+
+
+def _parse(state: dict[str, Any], res: FetchResult, now: datetime) -> FeedPoll:
+    poll = FeedPoll(state["url"], state["feed_id"], state.get("name"), res.outcome, res.error, fetch=res)
+    if res.outcome != "ok":
+        poll.state = next_state(state, res, now)
+        return poll
+    try:
+        parsed = parse_feed(res.content or b"", res.content_type, res.final_url, now)
+    except FeedError as exc:
+        poll.outcome, poll.reason = "failed", str(exc)
+        poll.state = next_state(state, res, now, error=str(exc), error_class=PERMANENT)
+        return poll
+    poll.entries, poll.warning = parsed.entries, parsed.warning
+    if state.get("language") is None and parsed.language:
+        for e in poll.entries:
+            e.language = e.language or parsed.language
+    poll.state = next_state(state, res, now)
+    return poll
+
+
+def fetch_pages(cfg: FetchConfig, urls: Sequence[str]) -> list[FetchResult]:
+    """Fetch article pages (untrusted links: the private-address rule applies)."""
+    if not urls:
+        return []
+    return asyncio.run(_fetch(cfg, [FetchRequest(u) for u in urls]))

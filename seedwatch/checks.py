@@ -1,0 +1,44 @@
+"""Checks before a run, and the translation of known library errors into one-line messages."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alerts.channels import Channel, ChannelError, check_channel
+from seedwatch.config import Config, ConfigError
+from warehouse.db import WarehouseError
+
+
+def check_config(cfg: Config) -> None:
+    """Raise ConfigError naming the problem: warehouse folder, alert URLs, topic files."""
+    wh = cfg.resolve(cfg.warehouse.path)
+    folder = wh.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"warehouse.path: cannot create or write {wh} (folder {folder} is not writable)")
+    if wh.exists() and not os.access(wh, os.W_OK):
+        raise ConfigError(f"warehouse.path: {wh} is not writable")
+    for i, alert in enumerate(cfg.alerts):
+        try:
+            check_channel(Channel(alert.url, alert.mode, alert.name))
+        except ChannelError as exc:
+            raise ConfigError(f"alerts[{i}].url: {exc}") from None
+    for i, topic in enumerate(cfg.topics):
+        if not Path(cfg.resolve(topic.file)).is_file():
+            raise ConfigError(f"topics[{i}].file: no such topic file: {cfg.resolve(topic.file)}")
+    if not cfg.feeds:
+        raise ConfigError("feeds: no [[feeds]] configured")
+
+
+def user_facing(exc: BaseException) -> str | None:
+    """A one-line message for errors a user can act on; None for real bugs (show traceback)."""
+    if isinstance(exc, (WarehouseError, ChannelError)):
+        return str(exc)
+    try:
+        from detection.errors import TopicError
+    except ImportError:  # pragma: no cover
+        TopicError = ()  # type: ignore[assignment]
+    if TopicError and isinstance(exc, TopicError):
+        return f"topic: {exc}"
+    return None

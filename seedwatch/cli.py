@@ -1,0 +1,232 @@
+"""The `seedwatch` command: parse arguments, call one library function, report errors in one line.
+
+Heavy imports (Prefect, trafilatura) happen inside the commands that need them, so that
+`seedwatch --help` and quick commands start fast.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from seedwatch.config import DEFAULT_CONFIG, ConfigError, load_config
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit status 2."""
+
+
+def _config(args: argparse.Namespace):
+    return load_config(args.config)
+
+
+# --- monitor -------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from seedwatch.checks import check_config
+    cfg = _config(args)
+    check_config(cfg)
+    from flows.monitor import monitor
+    from seedwatch.report import print_summary
+    summary = monitor(config_path=str(Path(args.config).resolve()))
+    print_summary(summary)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from seedwatch.checks import check_config
+    cfg = _config(args)
+    check_config(cfg)
+    from flows.serve import serve
+    serve(str(Path(args.config).resolve()), cfg)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from seedwatch.demo import run_demo
+    from seedwatch.report import console, print_summary, table
+    out = Path(args.out)
+    summary = run_demo(out, port=args.port)
+    print_summary(summary)
+    from warehouse.db import open_connection
+    from warehouse.store import matches, table_counts
+    con = open_connection(out / "warehouse.duckdb", read_only=True)
+    try:
+        rows, counts = matches(con, limit=50), table_counts(con)
+    finally:
+        con.close()
+    table("All matched demo articles (warehouse)", ["score", "topic", "outlet", "lang", "title"],
+          [(f"{r['score']:.2f}", r["topic"], r["outlet"], r["language"], r["title"]) for r in rows])
+    console.print(f"warehouse {out / 'warehouse.duckdb'}: " +
+                  ", ".join(f"{k} {v}" for k, v in counts.items()) +
+                  f"; alerts delivered to {out / 'alerts.jsonl'}")
+    return 0
+
+
+# --- extraction and detection --------------------------------------------------------------
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from extractors.article import extract_article
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {args.file}: {exc.strerror}") from None
+    if args.file.endswith(".gz"):
+        import gzip
+        data = gzip.decompress(data)
+    result = extract_article(data, args.url).as_dict()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(f"title: {result['title']}\npublished: {result['published']}\n"
+              f"language: {result['language']}\nextractor: {result['extractor']}\n\n{result['text']}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from detection.evaluate import evaluate_file, format_report
+    if not Path(args.file).is_file():
+        raise UserError(f"no such file: {args.file}")
+    result = evaluate_file(args.file, topic_name=args.topic, topics_dir=args.seeds)
+    print(json.dumps(result, ensure_ascii=False) if args.json else format_report(result))
+    return 0
+
+
+def cmd_topic_show(args: argparse.Namespace) -> int:
+    from detection import describe_profile, load_topics, profile_as_dict
+    topics = load_topics(args.seeds)
+    if args.topic:
+        topics = [t for t in topics if t.name == args.topic]
+        if not topics:
+            raise UserError(f"no topic named {args.topic!r} in {args.seeds}")
+    if args.json:
+        print(json.dumps([profile_as_dict(t) for t in topics], ensure_ascii=False, indent=2))
+    else:
+        print("\n\n".join(describe_profile(t) for t in topics))
+    return 0
+
+
+# --- warehouse -----------------------------------------------------------------------------
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from warehouse.query import interactive, run_query
+    cfg = _config(args)
+    path = cfg.resolve(cfg.warehouse.path)
+    if args.query is None:
+        return interactive(path)
+    fmt = "csv" if args.csv else "json" if args.json else "table"
+    return run_query(path, args.query, fmt)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from warehouse.export import export_parquet
+    cfg = _config(args)
+    for table, rows in export_parquet(cfg.resolve(cfg.warehouse.path), Path(args.dir)).items():
+        print(f"{table}: {rows} rows")
+    return 0
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from seedwatch.feedcmd import feeds_command
+    return feeds_command(_config(args), args.action, args.feed)
+
+
+def cmd_alerts_test(args: argparse.Namespace) -> int:
+    from alerts.testsend import send_test
+    results = send_test(_config(args))
+    for channel, ok, answer in results:
+        print(f"{'ok    ' if ok else 'FAILED'} {channel}: {answer}")
+    return 0 if all(ok for _, ok, _ in results) else 1
+
+
+# --- parser --------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seedwatch", description="Open news monitor: feeds → seed-based "
+                                "topic detection → DuckDB warehouse → alerts.")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str,
+            config: bool = True) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        if config:
+            sp.add_argument("--config", default=DEFAULT_CONFIG, help="config file (default: %(default)s)")
+        sp.set_defaults(func=func)
+        return sp
+
+    add("run", cmd_run, "run one monitoring cycle (a Prefect flow run)")
+    add("serve", cmd_serve, "run the monitor on the configured schedule as a Prefect deployment")
+    sp = add("demo", cmd_demo, "run the whole pipeline offline on the bundled demo news", config=False)
+    sp.add_argument("--out", default="demo-run", help="folder for the demo warehouse (default: %(default)s)")
+    sp.add_argument("--port", type=int, default=8941, help="port of the demo news server (default: %(default)s)")
+
+    sp = add("extract", cmd_extract, "show what the extractor makes of one HTML page", config=False)
+    sp.add_argument("file", help="an HTML file (.html or .html.gz)")
+    sp.add_argument("--url", help="the page's URL, if known")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+
+    sp = add("eval", cmd_eval, "score a labelled JSONL file with the flow's detector and two baselines",
+             config=False)
+    sp.add_argument("file", help="JSONL or JSONL.gz with id, title, text, lang, label (YES/BRIEF/NO)")
+    sp.add_argument("--topic", help="topic name (default: the only or first topic)")
+    sp.add_argument("--seeds", default="seeds", help="folder of topic files (default: %(default)s)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sp = add("topic", cmd_topic_show, "show the readable profile derived from a topic's seeds", config=False)
+    sp.add_argument("action", choices=["show"])
+    sp.add_argument("--topic", help="only this topic")
+    sp.add_argument("--seeds", default="seeds", help="folder of topic files (default: %(default)s)")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+
+    sp = add("sql", cmd_sql, "query the warehouse (its read snapshot) with SQL; no query: a prompt")
+    sp.add_argument("query", nargs="?", help="SQL to run; omit for an interactive prompt")
+    fmt = sp.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="print CSV")
+    fmt.add_argument("--json", action="store_true", help="print JSON lines")
+
+    sp = add("export", cmd_export, "write every warehouse table as Parquet into DIR")
+    sp.add_argument("--format", choices=["parquet"], default="parquet")
+    sp.add_argument("dir", help="output folder")
+
+    sp = add("feeds", cmd_feeds, "list feeds with their health, or enable/disable one")
+    sp.add_argument("action", choices=["list", "enable", "disable"])
+    sp.add_argument("feed", nargs="?", help="feed URL or id (enable/disable)")
+
+    sp = add("alerts", cmd_alerts_test, "send a test message to every configured alert channel")
+    sp.add_argument("action", choices=["test"])
+    return p
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG" if verbose else "INFO")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ConfigError, UserError) as exc:
+        print(f"seedwatch: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - known library errors become one line
+        from seedwatch.checks import user_facing
+        message = user_facing(exc)
+        if message is None or args.verbose:
+            raise
+        print(f"seedwatch: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""One configuration module: defaults merged with the user's TOML file, checked once.
+
+Every section is a frozen dataclass; unknown keys and wrong types are rejected with a
+message that names the key. Secrets never live in the file: `${NAME}` inside a string is
+replaced by the environment variable NAME when the config is loaded.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = "seedwatch.toml"
+USER_AGENT = "seedwatch/0.1 (open news monitor; +https://github.com/seedwatch/seedwatch)"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, malformed, or has a bad key."""
+
+
+@dataclass(frozen=True)
+class WarehouseConfig:
+    path: str = "seedwatch.duckdb"
+    # A read-only copy refreshed after each run, for SQL sessions while the flow writes.
+    snapshot: bool = True
+    lock_timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    interval_minutes: float = 10.0
+    cron: str = ""
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    connect_timeout_seconds: float = 10.0
+    read_timeout_seconds: float = 20.0
+    total_timeout_seconds: float = 60.0
+    max_bytes: int = 10_000_000
+    concurrency: int = 16
+    per_host: int = 2
+    retries: int = 2
+    backoff_seconds: float = 1.0
+    max_retry_after_seconds: float = 30.0
+    max_redirects: int = 5
+    user_agent: str = USER_AGENT
+    # Feed-supplied links to loopback/private/link-local addresses are refused unless allowed.
+    allow_private_addresses: bool = False
+    # Pages fetched per batch: fetched, extracted, scored and stored before the next batch.
+    batch_size: int = 200
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    workers: int = 0  # 0: one process per core
+    min_chars: int = 200  # shorter page text falls back to the feed's own content
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    # Empty: extraction runs in local processes. Otherwise a Dask scheduler address
+    # ("tcp://host:8786") or "local" for a LocalCluster, used through prefect-dask.
+    dask_address: str = ""
+    batch_size: int = 50
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    url: str
+    name: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    file: str
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    url: str
+    mode: str = "immediate"  # immediate | hourly | daily
+    name: str = ""
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    warehouse: WarehouseConfig = field(default_factory=WarehouseConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
+    feeds: tuple[FeedConfig, ...] = ()
+    topics: tuple[TopicConfig, ...] = ()
+    alerts: tuple[AlertConfig, ...] = ()
+    base_dir: str = "."  # folder of the config file; relative paths resolve against it
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    def replace(self, **changes: Any) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+
+_SECTIONS = {
+    "warehouse": WarehouseConfig,
+    "schedule": ScheduleConfig,
+    "fetch": FetchConfig,
+    "extract": ExtractConfig,
+    "runner": RunnerConfig,
+}
+_LISTS = {"feeds": FeedConfig, "topics": TopicConfig, "alerts": AlertConfig}
+_ALERT_MODES = ("immediate", "hourly", "daily")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(value: str, key: str) -> str:
+    """Replace ${NAME} with the environment variable NAME; a missing one is an error."""
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in os.environ:
+            raise ConfigError(f"{key}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENV_REF.sub(sub, value)
+
+
+def _coerce(value: Any, typ: Any, key: str) -> Any:
+    typ_s = str(typ)
+    if typ_s in ("float", "float | None") and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    checks = {
+        "str": str, "int": int, "float": float, "bool": bool,
+        "float | None": float, "tuple[str, ...]": list,
+    }
+    want = checks.get(typ_s)
+    if want is None:
+        return value
+    if want is int and isinstance(value, bool) or not isinstance(value, want):
+        raise ConfigError(f"{key}: expected {typ_s.replace('tuple[str, ...]', 'list of strings')}, got {value!r}")
+    if want is list:
+        if not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+        return tuple(value)
+    return value
+
+
+def _build(cls: type, data: Any, key: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{key}: expected a table, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{key}: unknown key {unknown[0]!r} (known: {', '.join(fields)})")
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _coerce(value, fields[name].type, f"{key}.{name}")
+    missing = [n for n, f in fields.items() if n not in kwargs and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f"{key}: missing required key {missing[0]!r}")
+    return cls(**kwargs)
+
+
+def _validate(cfg: Config) -> None:
+    if cfg.schedule.interval_minutes <= 0 and not cfg.schedule.cron:
+        raise ConfigError("schedule.interval_minutes: must be > 0 (or set schedule.cron)")
+    if cfg.fetch.max_bytes < 1024:
+        raise ConfigError("fetch.max_bytes: must be at least 1024")
+    for i, feed in enumerate(cfg.feeds):
+        if not re.match(r"^https?://", feed.url):
+            raise ConfigError(f"feeds[{i}].url: only http(s) URLs are monitored, got {feed.url!r}")
+    seen: set[str] = set()
+    for i, feed in enumerate(cfg.feeds):
+        if feed.url in seen:
+            raise ConfigError(f"feeds[{i}].url: listed twice: {feed.url}")
+        seen.add(feed.url)
+    for i, alert in enumerate(cfg.alerts):
+        if alert.mode not in _ALERT_MODES:
+            raise ConfigError(f"alerts[{i}].mode: must be one of {', '.join(_ALERT_MODES)}, got {alert.mode!r}")
+        if "://" not in alert.url:
+            raise ConfigError(f"alerts[{i}].url: not an apprise URL (scheme://...): {alert.url!r}")
+    for i, topic in enumerate(cfg.topics):
+        if topic.threshold is not None and not 0.0 <= topic.threshold <= 1.0:
+            raise ConfigError(f"topics[{i}].threshold: must be within [0, 1], got {topic.threshold}")
+
+
+def parse_config(data: dict[str, Any], base_dir: str = ".") -> Config:
+    """Build a checked Config from already-parsed TOML data."""
+    known = set(_SECTIONS) | set(_LISTS)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown section {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    kwargs: dict[str, Any] = {"base_dir": base_dir}
+    for name, cls in _SECTIONS.items():
+        if name in data:
+            kwargs[name] = _build(cls, data[name], name)
+    for name, cls in _LISTS.items():
+        items = data.get(name, [])
+        if not isinstance(items, list):
+            raise ConfigError(f"{name}: expected an array of tables ([[{name}]])")
+        kwargs[name] = tuple(_build(cls, item, f"{name}[{i}]") for i, item in enumerate(items))
+    if "alerts" in kwargs:
+        kwargs["alerts"] = tuple(
+            dataclasses.replace(a, url=expand_env(a.url, f"alerts[{i}].url"))
+            for i, a in enumerate(kwargs["alerts"])
+        )
+    cfg = Config(**kwargs)
+    _validate(cfg)
+    return cfg
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load `path`, or ./seedwatch.toml when None. Raises ConfigError with the reason."""
+    p = Path(path if path is not None else DEFAULT_CONFIG)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {p}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    return parse_config(data, base_dir=str(p.resolve().parent))

@@ -1,0 +1,267 @@
+"""The monitor's stages as plain functions over the warehouse; the Prefect flow calls them.
+
+feeds → entries → pages → articles → scores → alerts. Each stage reads what the previous one
+stored and writes keyed rows, so a rerun (or a run after a crash) continues where the last
+one stopped and stores nothing twice.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from alerts.channels import Channel
+from alerts.outbox import DeliveryReport, deliver_due, plan_article_alerts
+from extractors.assemble import build_article
+from extractors.feeds import FeedEntry
+from extractors.polling import FeedPoll, fetch_pages, poll_feeds
+from extractors.pool import extract_pages
+from seedwatch.config import Config
+from warehouse import outbox, store
+from warehouse.db import Warehouse
+from warehouse.snapshot import refresh_snapshot
+
+
+@dataclass
+class FeedLine:
+    name: str
+    url: str
+    outcome: str
+    reason: str | None
+    entries: int
+    new_entries: int
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    feeds: list[FeedLine] = field(default_factory=list)
+    new_entries: int = 0
+    pages_fetched: int = 0
+    pages_failed: int = 0
+    new_articles: int = 0
+    new_matches: int = 0
+    matches: list[dict[str, Any]] = field(default_factory=list)
+    alerts_sent: int = 0
+    alerts_failed: int = 0
+    alert_errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        by: dict[str, int] = {}
+        for f in self.feeds:
+            by[f.outcome] = by.get(f.outcome, 0) + 1
+        return by
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def warehouse_for(cfg: Config) -> Warehouse:
+    return Warehouse(cfg.resolve(cfg.warehouse.path), cfg.warehouse.lock_timeout_seconds)
+
+
+# --- topics --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TopicDetector:
+    name: str
+    threshold: float
+    detector: Any
+
+    def verdicts(self, items: Sequence[tuple[str, str, str | None]]) -> list[tuple[float, bool, dict]]:
+        out = []
+        for v in self.detector.score_many(items):
+            out.append((float(v.score), float(v.score) >= self.threshold, v.explanation))
+        return out
+
+
+def topic_files(cfg: Config) -> list[tuple[Path, float | None]]:
+    if cfg.topics:
+        return [(cfg.resolve(t.file), t.threshold) for t in cfg.topics]
+    return [(p, None) for p in sorted(cfg.resolve("seeds").glob("*.toml"))]
+
+
+@functools.lru_cache(maxsize=16)
+def _detector(path: str, mtime: float) -> tuple[Any, Any]:
+    from detection import Detector, load_topic
+    topic = load_topic(path)
+    return topic, Detector(topic)
+
+
+def load_detectors(cfg: Config) -> list[TopicDetector]:
+    """One detector per configured topic, built once per process and topic file version."""
+    out = []
+    for path, threshold in topic_files(cfg):
+        topic, det = _detector(str(path), path.stat().st_mtime if path.exists() else 0.0)
+        out.append(TopicDetector(topic.name, topic.threshold if threshold is None else threshold, det))
+    return out
+
+
+# --- stage 1: feeds ------------------------------------------------------------------------
+
+def register_feeds(wh: Warehouse, cfg: Config, run_id: str) -> list[dict[str, Any]]:
+    with wh.transaction() as con:
+        store.upsert_feeds(con, [dataclasses.asdict(f) for f in cfg.feeds])
+        store.start_run(con, run_id)
+        states = store.feed_states(con, [f.url for f in cfg.feeds])
+    return [states[f.url] for f in cfg.feeds]
+
+
+def poll(cfg: Config, states: list[dict[str, Any]]) -> list[FeedPoll]:
+    return poll_feeds(cfg.fetch, states)
+
+
+def _entry_row(p: FeedPoll, e: FeedEntry, run_id: str, now: datetime) -> dict[str, Any]:
+    return {"feed_id": p.feed_id, "guid": e.guid, "link": e.link, "canonical_url": e.canonical_url,
+            "title": e.title, "summary": e.summary, "content": e.content, "language": e.language,
+            "published": e.published, "first_seen": now, "run_id": run_id}
+
+
+def _fetch_row(run_id: str, kind: str, res: Any, feed_id: str | None, outcome: str | None = None,
+               error: str | None = None, error_class: str | None = None) -> dict[str, Any]:
+    return {"run_id": run_id, "kind": kind, "url": res.url, "feed_id": feed_id, "status": res.status,
+            "outcome": outcome or res.outcome, "error_class": error_class or res.error_class,
+            "error": error or res.error, "bytes": res.nbytes, "duration_ms": res.duration_ms,
+            "fetched_at": res.fetched_at}
+
+
+def store_polls(wh: Warehouse, polls: list[FeedPoll], run_id: str) -> list[FeedLine]:
+    """Fetch log, new feed state and entries of every polled feed, in one transaction."""
+    now = datetime.now(timezone.utc)
+    fetches, states, entries = [], [], []
+    for p in polls:
+        if p.fetch is not None:
+            failed = p.outcome == "failed" and p.fetch.outcome == "ok"  # fetched, but not a feed
+            fetches.append(_fetch_row(run_id, "feed", p.fetch, p.feed_id, p.outcome,
+                                      p.reason if failed else None, "permanent" if failed else None))
+        if p.state is not None:
+            states.append(p.state)
+        entries += [_entry_row(p, e, run_id, now) for e in p.entries]
+    lines = []
+    with wh.transaction() as con:
+        store.log_fetches(con, fetches)
+        store.update_feed_states(con, states)
+        for p in polls:
+            rows = [r for r in entries if r["feed_id"] == p.feed_id]
+            added = store.insert_entries(con, rows)
+            lines.append(FeedLine(p.name or p.url, p.url, p.outcome, p.reason or p.warning,
+                                  len(p.entries), added))
+    return lines
+
+
+# --- stage 2: pages, articles, scores ------------------------------------------------------
+
+@dataclass
+class BatchResult:
+    articles: int = 0
+    pages_fetched: int = 0
+    pages_failed: int = 0
+    matches: list[dict[str, Any]] = field(default_factory=list)
+
+
+def next_pending(wh: Warehouse, limit: int) -> list[dict[str, Any]]:
+    with wh.connect() as con:
+        return store.pending_entries(con, limit)
+
+
+def _as_entry(row: dict[str, Any]) -> FeedEntry:
+    return FeedEntry(row["guid"], row["link"], row["article_url"], row["title"] or "",
+                     row["summary"] or "", row["content"] or "", row["published"], row["language"])
+
+
+def build_articles(cfg: Config, pending: list[dict[str, Any]], run_id: str
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Fetch and extract the pages of pending entries; (article rows, page fetch-log rows)."""
+    linked = [r for r in pending if r["canonical_url"]]
+    pages = {res.url: res for res in fetch_pages(cfg.fetch, [r["link"] for r in linked])}
+    ok = [(r["link"], pages[r["link"]]) for r in linked if pages[r["link"]].outcome == "ok"]
+    extracted = dict(zip([u for u, _ in ok],
+                         extract_pages([(res.content or b"", res.final_url) for _, res in ok],
+                                       cfg.extract.workers)))
+    now = datetime.now(timezone.utc)
+    articles, log = [], []
+    for row in pending:
+        page = pages.get(row["link"]) if row["canonical_url"] else None
+        ex = extracted.get(row["link"])
+        articles.append(build_article(_as_entry(row), row["feed_id"], page, ex,
+                                      cfg.extract.min_chars, run_id, now))
+        if page is not None:
+            err = ex.get("error") if ex and not ex.get("text") else None
+            log.append(_fetch_row(run_id, "page", page, row["feed_id"],
+                                  "failed" if err else None, err, "permanent" if err else None))
+    return articles, log
+
+
+def score_articles(detectors: list[TopicDetector], articles: list[dict[str, Any]]
+                   ) -> list[dict[str, Any]]:
+    now = datetime.now(timezone.utc)
+    items = [(a["title"] or "", a["text"] or "", a["language"]) for a in articles]
+    rows = []
+    for td in detectors:
+        for art, (score, decision, why) in zip(articles, td.verdicts(items)):
+            rows.append({"article_id": store.article_key(art["canonical_url"]), "topic": td.name,
+                         "score": score, "decision": decision, "explanation": why,
+                         "detector_version": getattr(td.detector, "version", "unknown"),
+                         "scored_at": now})
+    return rows
+
+
+def process_batch(wh: Warehouse, cfg: Config, detectors: list[TopicDetector],
+                  pending: list[dict[str, Any]], run_id: str) -> BatchResult:
+    """Pages → articles → scores for one batch, stored in one transaction."""
+    articles, log = build_articles(cfg, pending, run_id)
+    scores = score_articles(detectors, articles)
+    with wh.transaction() as con:
+        store.log_fetches(con, log)
+        added = store.insert_articles(con, articles)
+        store.insert_scores(con, scores)
+    by_id = {store.article_key(a["canonical_url"]): a for a in articles}
+    matches = [{**by_id[s["article_id"]], **s} for s in scores if s["decision"]]
+    failed = sum(1 for r in log if r["outcome"] != "ok")
+    return BatchResult(added, len(log) - failed, failed, matches)
+
+
+# --- stage 3: alerts -----------------------------------------------------------------------
+
+def channels_of(cfg: Config) -> list[Channel]:
+    return [Channel(a.url, a.mode, a.name) for a in cfg.alerts]
+
+
+def queue_alerts(wh: Warehouse, cfg: Config, matches: list[dict[str, Any]],
+                 outlets: dict[str, str]) -> int:
+    channels = channels_of(cfg)
+    if not channels or not matches:
+        return 0
+    now = datetime.now(timezone.utc)
+    rows = []
+    for topic in sorted({m["topic"] for m in matches}):
+        arts = [{**m, "outlet": outlets.get(m["feed_id"])} for m in matches if m["topic"] == topic]
+        arts = [{**a, "article_id": a["article_id"]} for a in arts]
+        rows += plan_article_alerts(channels, topic, arts, now)
+    with wh.transaction() as con:
+        return outbox.enqueue(con, rows)
+
+
+def deliver(wh: Warehouse, cfg: Config) -> DeliveryReport:
+    return deliver_due(wh, channels_of(cfg))
+
+
+def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
+    summary.finished_at = datetime.now(timezone.utc)
+    brief = {k: v for k, v in summary.as_dict().items() if k not in ("matches", "feeds")}
+    brief["feeds"] = summary.counts()
+    with wh.transaction() as con:
+        store.finish_run(con, summary.run_id, brief)
+    if cfg.warehouse.snapshot:
+        with wh.connect() as con:
+            refresh_snapshot(con, wh.path)

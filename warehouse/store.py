@@ -1,0 +1,227 @@
+"""Reads and batched writes of the pipeline's stages. The only module of the flow that speaks SQL.
+
+Writes go through Arrow tables (`INSERT ... SELECT FROM arrow`), never row-by-row, and every
+insert is keyed with `ON CONFLICT DO NOTHING` so a rerun or a retried batch stores nothing twice.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator, Sequence
+
+import duckdb
+import pyarrow as pa
+
+Con = duckdb.DuckDBPyConnection
+
+ARTICLE_COLUMNS = (
+    "article_id", "canonical_url", "url", "feed_id", "title", "text", "text_source", "extractor",
+    "author", "site", "published", "language", "content_hash", "first_seen", "run_id",
+)
+ENTRY_COLUMNS = (
+    "entry_id", "feed_id", "guid", "link", "canonical_url", "title", "summary", "content",
+    "language", "published", "first_seen", "run_id",
+)
+FETCH_COLUMNS = (
+    "run_id", "kind", "url", "feed_id", "status", "outcome", "error_class", "error", "bytes",
+    "duration_ms", "fetched_at",
+)
+SCORE_COLUMNS = (
+    "article_id", "topic", "score", "decision", "explanation", "detector_version", "scored_at",
+)
+FEED_STATE_COLUMNS = (
+    "feed_id", "etag", "last_modified", "last_fetched_at", "last_status", "last_outcome",
+    "last_success_at", "last_error", "consecutive_failures", "failure_score", "next_fetch_after",
+    "disabled", "disabled_reason",
+)
+
+
+def key(*parts: str) -> str:
+    """A short stable id from one or more strings."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _arrow(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pa.Table:
+    data = {c: [r.get(c) for r in rows] for c in columns}
+    for c, values in data.items():
+        if any(isinstance(v, (dict, list)) for v in values):
+            data[c] = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+    return pa.table(data)
+
+
+@contextlib.contextmanager
+def _registered(con: Con, name: str, table: pa.Table) -> Iterator[None]:
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+def insert_rows(con: Con, table: str, rows: Sequence[dict[str, Any]], columns: Sequence[str],
+                on_conflict: str = "DO NOTHING") -> int:
+    """Insert many rows in one statement from an Arrow table; returns rows inserted."""
+    if not rows:
+        return 0
+    cols = ", ".join(columns)
+    conflict = f"ON CONFLICT {on_conflict}" if on_conflict else ""
+    with _registered(con, "batch", _arrow(rows, columns)):
+        return con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM batch {conflict}").fetchone()[0]
+
+
+def _values_in(con: Con, sql: str, values: Iterable[str]) -> set[str]:
+    values = list(dict.fromkeys(v for v in values if v))
+    if not values:
+        return set()
+    with _registered(con, "probe", pa.table({"v": values})):
+        return {r[0] for r in con.execute(sql).fetchall()}
+
+
+# --- feeds -----------------------------------------------------------------------------------
+
+def upsert_feeds(con: Con, feeds: Sequence[dict[str, Any]]) -> None:
+    """Register configured feeds (url, name, language); keeps the fetch state of known ones."""
+    rows = [{"feed_id": key(f["url"]), "url": f["url"], "name": f.get("name") or None,
+             "language": f.get("language") or None} for f in feeds]
+    if not rows:
+        return
+    with _registered(con, "batch", _arrow(rows, ("feed_id", "url", "name", "language"))):
+        con.execute("""
+            INSERT INTO feeds (feed_id, url, name, language) SELECT feed_id, url, name, language
+            FROM batch ON CONFLICT (feed_id) DO UPDATE SET name = excluded.name,
+            language = excluded.language""")
+
+
+def feed_states(con: Con, urls: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Fetch state of each feed by URL."""
+    cur = con.execute("SELECT * FROM feeds ORDER BY url")
+    cols = [d[0] for d in cur.description]
+    states = {row[1]: dict(zip(cols, row)) for row in cur.fetchall()}
+    return states if urls is None else {u: states[u] for u in urls if u in states}
+
+
+def update_feed_states(con: Con, states: Sequence[dict[str, Any]]) -> None:
+    if not states:
+        return
+    sets = ", ".join(f"{c} = b.{c}" for c in FEED_STATE_COLUMNS if c != "feed_id")
+    with _registered(con, "batch", _arrow(states, FEED_STATE_COLUMNS)):
+        con.execute(f"UPDATE feeds SET {sets} FROM batch b WHERE feeds.feed_id = b.feed_id")
+
+
+def set_feed_enabled(con: Con, url_or_id: str, enabled: bool, reason: str | None = None) -> int:
+    """Enable or disable a feed by URL or id; re-enabling clears its failure history."""
+    if enabled:
+        sql = """UPDATE feeds SET disabled = FALSE, disabled_reason = NULL, consecutive_failures = 0,
+                 failure_score = 0, next_fetch_after = NULL WHERE url = ? OR feed_id = ?"""
+        params = [url_or_id, url_or_id]
+    else:
+        sql = "UPDATE feeds SET disabled = TRUE, disabled_reason = ? WHERE url = ? OR feed_id = ?"
+        params = [reason or "disabled by hand", url_or_id, url_or_id]
+    con.execute(sql, params)
+    return con.execute("SELECT count(*) FROM feeds WHERE url = ? OR feed_id = ?",
+                       [url_or_id, url_or_id]).fetchone()[0]
+
+
+def log_fetches(con: Con, rows: Sequence[dict[str, Any]]) -> int:
+    return insert_rows(con, "fetch_log", rows, FETCH_COLUMNS, on_conflict="")
+
+
+# --- entries and articles --------------------------------------------------------------------
+
+def entry_key(feed_id: str, guid: str | None, link: str | None, title: str | None) -> str:
+    """Entries are keyed by feed and GUID (else link, else title): a feed that edits a title
+    keeps its GUID, so the edit is not a new entry."""
+    return key(feed_id, guid or link or title or "")
+
+
+def insert_entries(con: Con, rows: Sequence[dict[str, Any]]) -> int:
+    rows = [{**r, "entry_id": r.get("entry_id") or entry_key(r["feed_id"], r.get("guid"),
+                                                             r.get("link"), r.get("title"))}
+            for r in rows]
+    return insert_rows(con, "entries", rows, ENTRY_COLUMNS)
+
+
+def article_url_of_entry(entry_id: str, canonical_url: str | None) -> str:
+    """The article key of an entry: its canonical link, or the entry itself when it has none."""
+    return canonical_url or f"urn:seedwatch:entry:{entry_id}"
+
+
+def pending_entries(con: Con, limit: int) -> list[dict[str, Any]]:
+    """Entries whose article is not stored yet (new ones, or left over by a crashed run),
+    one per article key, oldest first."""
+    cur = con.execute(f"""
+        SELECT * EXCLUDE (rn) FROM (
+            SELECT e.*, coalesce(e.canonical_url, 'urn:seedwatch:entry:' || e.entry_id) AS article_url,
+                   row_number() OVER (PARTITION BY article_url ORDER BY e.first_seen, e.entry_id) AS rn
+            FROM entries e
+            WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.canonical_url =
+                              coalesce(e.canonical_url, 'urn:seedwatch:entry:' || e.entry_id))
+        ) WHERE rn = 1 ORDER BY first_seen, entry_id LIMIT {int(limit)}""")
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def known_articles(con: Con, canonical_urls: Iterable[str]) -> set[str]:
+    """Which of these canonical URLs are already stored as articles."""
+    return _values_in(con, "SELECT canonical_url FROM articles JOIN probe ON canonical_url = v",
+                      canonical_urls)
+
+
+def article_key(canonical: str) -> str:
+    return key(canonical)
+
+
+def insert_articles(con: Con, rows: Sequence[dict[str, Any]]) -> int:
+    rows = [{**r, "article_id": r.get("article_id") or article_key(r["canonical_url"])} for r in rows]
+    return insert_rows(con, "articles", rows, ARTICLE_COLUMNS)
+
+
+def insert_scores(con: Con, rows: Sequence[dict[str, Any]]) -> int:
+    return insert_rows(con, "scores", rows, SCORE_COLUMNS)
+
+
+def unscored_articles(con: Con, topic: str, detector_version: str, limit: int = 1000) -> list[dict]:
+    """Articles without a score from this detector version (e.g. after a detector upgrade)."""
+    cur = con.execute("""
+        SELECT a.article_id, a.title, a.text, a.language FROM articles a
+        WHERE NOT EXISTS (SELECT 1 FROM scores s WHERE s.article_id = a.article_id
+                          AND s.topic = ? AND s.detector_version = ?)
+        ORDER BY a.first_seen LIMIT ?""", [topic, detector_version, limit])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+def start_run(con: Con, run_id: str) -> None:
+    con.execute("INSERT INTO runs (run_id, started_at) VALUES (?, now()) ON CONFLICT DO NOTHING",
+                [run_id])
+
+
+def finish_run(con: Con, run_id: str, summary: dict[str, Any]) -> None:
+    con.execute("UPDATE runs SET finished_at = now(), summary = ? WHERE run_id = ?",
+                [json.dumps(summary, ensure_ascii=False, default=str), run_id])
+
+
+def table_counts(con: Con, tables: Sequence[str] = ("feeds", "entries", "articles", "scores",
+                                                      "alerts")) -> dict[str, int]:
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def matches(con: Con, run_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Positive decisions, newest first; only those first stored by `run_id` when given."""
+    where = "WHERE s.decision" + (" AND a.run_id = ?" if run_id else "")
+    params: list[Any] = [run_id] if run_id else []
+    cur = con.execute(f"""
+        SELECT a.article_id, s.topic, s.score, a.title, a.canonical_url, f.name AS outlet,
+               a.published, a.language, s.explanation
+        FROM scores s JOIN articles a USING (article_id) LEFT JOIN feeds f ON f.feed_id = a.feed_id
+        {where} ORDER BY s.score DESC LIMIT {int(limit)}""", params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
