@@ -85,10 +85,17 @@ class TopicDetector:
         return out
 
 
+BUNDLED_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
 def topic_files(cfg: Config) -> list[tuple[Path, float | None]]:
+    """Configured topics; without any, every topic file in `seeds/` beside the config, or the
+    bundled seeds."""
     if cfg.topics:
         return [(cfg.resolve(t.file), t.threshold) for t in cfg.topics]
-    return [(p, None) for p in sorted(cfg.resolve("seeds").glob("*.toml"))]
+    folder = cfg.resolve("seeds")
+    folder = folder if folder.is_dir() else BUNDLED_SEEDS
+    return [(p, None) for p in sorted(folder.glob("*.toml"))]
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,0 +1,281 @@
+"""Tests for detection/: topic loading, scoring decisions, explanations, evaluation metrics.
+
+All article texts here are written for these tests.
+"""
+import gzip
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from detection import (Detector, TopicError, describe_profile, load_topic, load_topics,
+                       profile_as_dict)
+from detection.baselines import keyword_match
+from detection.evaluate import evaluate_file, format_report
+from detection.errors import EvaluationDataError
+from detection.metrics import best_threshold, detection_cost, figures
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+TOPIC_FILE = SEEDS / "inter-korean-diplomacy.toml"
+
+EN_POSITIVE = [
+    ("North Korea accepts South Korea's offer of high-level talks",
+     "Pyongyang said on Thursday it would send a delegation to the truce village of Panmunjom "
+     "next week for talks with Seoul, the first inter-Korean dialogue in two years."),
+    ("Two Koreas restore military hotline after year-long silence",
+     "North and South Korea reconnected their cross-border communication lines on Tuesday, and "
+     "Seoul's unification ministry said both sides agreed to work to ease tension."),
+    ("Seoul sends special envoy to Pyongyang ahead of inter-Korean summit",
+     "South Korea's president dispatched a special envoy to meet Kim Jong Un and prepare a "
+     "summit between the leaders of the two Koreas, the presidential office said."),
+    ("Koreas agree to hold family reunions",
+     "North and South Korea agreed at Red Cross talks to resume reunions of families separated "
+     "by the Korean War, the unification ministry in Seoul said."),
+]
+EN_NEGATIVE = [
+    ("North Korea fires ballistic missile into sea",
+     "North Korea launched a ballistic missile off its east coast on Sunday, Japan's defence "
+     "ministry said, the latest in a series of weapons tests this year."),
+    ("Trump and Kim hold second summit in Hanoi",
+     "US President Donald Trump and North Korean leader Kim Jong Un met in Hanoi for talks on "
+     "denuclearisation; the summit ended without an agreement on sanctions relief."),
+    ("Kim Jong Un inspects new fertiliser factory",
+     "North Korean leader Kim Jong Un toured a fertiliser plant and urged workers to raise "
+     "output before the harvest, state media KCNA reported."),
+    ("South Korea's ruling party picks new leader",
+     "South Korea's ruling party elected a new chairman on Saturday after a bruising primary "
+     "campaign over housing prices and tax reform."),
+    ("Storm floods farms in southern Japan",
+     "Heavy rain flooded farmland in Kyushu, and thousands of residents were told to leave."),
+]
+KO_POSITIVE = [
+    ("남북 고위급회담 판문점서 개최…北, 회담 제안 수용",
+     "통일부는 북측이 우리 정부의 회담 제안에 호응해 다음 주 판문점 평화의집에서 남북 고위급회담을 "
+     "열기로 했다고 밝혔다."),
+    ("남북 통신선 복원…군사적 긴장 완화 합의",
+     "남북은 끊겼던 군 통신선을 다시 연결하고 군사적 긴장 완화를 위한 후속 협의를 이어가기로 "
+     "합의했다고 국방부가 밝혔다."),
+    ("이산가족 상봉 재개 합의",
+     "남북 적십자회담에서 양측은 추석을 맞아 금강산에서 이산가족 상봉 행사를 열기로 합의했다."),
+    ("대통령 특사단 평양 방문…남북 정상회담 논의",
+     "대통령 특사단이 평양을 방문해 김정은 국무위원장을 만나 남북 정상회담 개최 방안을 "
+     "논의했다고 대통령실이 밝혔다."),
+]
+KO_NEGATIVE = [
+    ("北, 동해상으로 탄도미사일 발사",
+     "합동참모본부는 북한이 오늘 오전 동해상으로 단거리 탄도미사일 1발을 발사했다고 밝혔다."),
+    ("김정은, 비료공장 준공식 참석",
+     "김정은 국무위원장이 새로 지은 비료공장 준공식에 참석해 생산 증대를 주문했다고 "
+     "조선중앙통신이 보도했다."),
+    ("여야, 예산안 처리 두고 충돌",
+     "여야는 내년도 예산안 처리를 놓고 국회 본회의에서 정면 충돌했다."),
+    ("북미 정상회담 싱가포르서 열려",
+     "도널드 트럼프 미국 대통령과 김정은 국무위원장이 싱가포르에서 만나 비핵화 협상을 벌였다."),
+    ("경찰, 통일교 간부 소환 조사",
+     "경찰은 통일교 산하 단체 간부를 정치자금법 위반 혐의로 불러 조사했다."),
+]
+
+
+@pytest.fixture(scope="module")
+def topic():
+    return load_topic(TOPIC_FILE)
+
+
+@pytest.fixture(scope="module")
+def detector(topic):
+    return Detector(topic)
+
+
+# -- topic and profile ------------------------------------------------------------------
+
+def test_topic_loads_with_seed_and_threshold(topic):
+    assert topic.name == "inter-korean-diplomacy"
+    assert 0 < topic.threshold < 1
+    assert topic.seeds and "Panmunjom" in topic.seeds[0][1]
+    assert [t.name for t in load_topics(SEEDS)] == ["inter-korean-diplomacy"]
+
+
+def test_profile_is_readable_and_json(topic):
+    data = profile_as_dict(topic)
+    json.dumps(data)
+    names = [row["concept"] for row in data["concepts"]]
+    assert {"TALKS", "INTER_KOREAN", "NORTH_KOREA"} <= set(names[:6])
+    weights = [row["weight"] for row in data["concepts"]]
+    assert weights == sorted(weights, reverse=True)
+    text = describe_profile(topic)
+    assert "talks" in text and "북한" in text and "threshold" in text
+
+
+def _write_topic(tmp_path, body: str, seed="Seoul and Pyongyang agreed to hold talks."):
+    (tmp_path / "seed.txt").write_text(seed, encoding="utf-8")
+    lexicon = (SEEDS / "lexicon" / "korea.toml").read_text(encoding="utf-8")
+    (tmp_path / "lex.toml").write_text(lexicon, encoding="utf-8")
+    path = tmp_path / "t.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+GOOD = 'name = "t"\nseeds = ["seed.txt"]\nlexicon = "lex.toml"\nthreshold = 0.5\n'
+
+
+@pytest.mark.parametrize("body, message", [
+    ('seeds = ["seed.txt"]\nlexicon = "lex.toml"\nthreshold = 0.5\n', "'name'"),
+    (GOOD.replace("0.5", "1.5"), "threshold"),
+    (GOOD.replace("seed.txt", "missing.txt"), "seed file not found"),
+    (GOOD.replace("lex.toml", "nolex.toml"), "lexicon file not found"),
+    (GOOD + "[gate]\nactors = \"x\"\n", "unknown gate role"),
+    ("name = \n", "not valid TOML"),
+])
+def test_topic_errors_are_clear(tmp_path, body, message):
+    with pytest.raises(TopicError, match=message):
+        load_topic(_write_topic(tmp_path, body))
+
+
+def test_missing_topic_file_and_duplicates(tmp_path):
+    with pytest.raises(TopicError, match="not found"):
+        load_topic(tmp_path / "nope.toml")
+    path = _write_topic(tmp_path, GOOD)
+    with pytest.raises(TopicError, match="duplicate"):
+        load_topics([path, path])
+    loaded = load_topic(path)
+    assert Detector(loaded).score("Seoul and Pyongyang agree on talks", "").score > 0
+
+
+# -- decisions ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("title, text", EN_POSITIVE + KO_POSITIVE)
+def test_clear_positives_are_detected(detector, title, text):
+    verdict = detector.score(title, text)
+    assert verdict.decision, verdict.explanation["summary"]
+
+
+@pytest.mark.parametrize("title, text", EN_NEGATIVE + KO_NEGATIVE)
+def test_clear_negatives_are_rejected(detector, title, text):
+    verdict = detector.score(title, text)
+    assert not verdict.decision, verdict.explanation["summary"]
+
+
+def test_headline_only_and_korean_particles(detector):
+    assert detector.score("Two Koreas agree to hold talks at Panmunjom", "").decision
+    assert detector.score("북한은 남북대화 제안을 수용했다", "").decision
+    assert not detector.score("Talks on trade resume in Geneva", "").decision
+
+
+def test_passing_mention_in_long_story_is_weak(detector):
+    body = ("The central bank raised interest rates by a quarter point on Thursday. " * 12
+            + "Analysts noted that inter-Korean talks had stalled. "
+            + "Exporters said the stronger currency would hurt shipments. " * 12)
+    verdict = detector.score("Bank of Korea raises rates", body)
+    assert not verdict.decision
+    assert verdict.score < detector.score(*EN_POSITIVE[0]).score
+
+
+# -- verdict shape --------------------------------------------------------------------------
+
+def test_verdict_score_range_and_explanation(detector):
+    title, text = EN_POSITIVE[1]
+    verdict = detector.score(title, text, "en")
+    assert 0.0 <= verdict.score <= 1.0
+    assert verdict.decision == (verdict.score >= detector.threshold)
+    exp = verdict.explanation
+    json.dumps(exp)
+    assert {"terms", "passage", "summary"} <= set(exp)
+    assert exp["passage"] and exp["passage"] in " ".join((title + " " + text).split())
+    assert len(exp["passage"]) <= 300
+    assert any(t["concept"] == "INTER_KOREAN" and t["weight"] > 0 for t in exp["terms"])
+    assert "actors" in exp["summary"]
+    assert isinstance(Detector.version, str) and detector.version
+
+
+def test_empty_and_unrelated_texts_score_zero(detector):
+    for title, text in [("", ""), ("Recipe: kimchi stew", "Boil the pork, add kimchi.")]:
+        verdict = detector.score(title, text)
+        assert verdict.score == 0.0 and not verdict.decision
+        assert "passage" in verdict.explanation
+
+
+def test_score_many_matches_score(detector):
+    items = [(t, x, "en") for t, x in EN_POSITIVE[:2] + EN_NEGATIVE[:2]]
+    many = detector.score_many(items)
+    assert [v.score for v in many] == [detector.score(*item).score for item in items]
+
+
+def test_lookalike_words_do_not_count(detector):
+    terms = detector.score("통일교 행사", "통일교 신도들이 모였다.").explanation["terms"]
+    assert not any(t["concept"] == "UNIFICATION" for t in terms)
+
+
+# -- metrics and evaluation -------------------------------------------------------------
+
+def test_detection_cost_formula():
+    assert detection_cost(0.0, 0.0) == 0.0
+    assert detection_cost(1.0, 0.0) == pytest.approx(1.0)
+    # Cfa*(1-Ptarget)/min(...) = 0.1*0.98/0.02 = 4.9
+    assert detection_cost(0.0, 1.0) == pytest.approx(4.9)
+    assert detection_cost(0.5, 0.01) == pytest.approx(0.5 + 0.049)
+
+
+def test_figures_and_best_threshold():
+    f = figures([(True, True), (True, False), (False, True), (False, False)])
+    assert (f["tp"], f["fp"], f["fn"], f["tn"]) == (1, 1, 1, 1)
+    assert f["precision"] == f["recall"] == f["f1"] == 0.5
+    assert best_threshold([0.9, 0.8, 0.2], [True, True, False]) == (0.8, 1.0)
+
+
+def test_keyword_baseline():
+    assert keyword_match("North Korea and South Korea hold talks", "")
+    assert keyword_match("북한, 한국에 회담 제안", "")
+    assert not keyword_match("North Korea fires missile", "South Korea condemns it")
+
+
+def _items():
+    (p1, p2), (k1, k2) = EN_POSITIVE[0], KO_POSITIVE[0]
+    return [
+        {"id": "a", "title": p1, "text": p2, "lang": "en", "label": "YES"},          # tp
+        {"id": "b", "title": k1, "text": k2, "lang": "ko", "label": "YES"},          # tp
+        {"id": "c", "title": "UN chief asked to visit Pyongyang", "text": "No details given.",
+         "lang": "en", "label": "YES"},                                               # fn
+        {"id": "d", "title": EN_POSITIVE[1][0], "text": EN_POSITIVE[1][1], "lang": "en",
+         "label": "NO"},                                                              # fp
+        {"id": "e", "title": EN_NEGATIVE[0][0], "text": EN_NEGATIVE[0][1], "lang": "en",
+         "label": "NO"},                                                              # tn
+        {"id": "f", "title": KO_NEGATIVE[0][0], "text": KO_NEGATIVE[0][1], "lang": "ko",
+         "label": "NO"},                                                              # tn
+        {"id": "g", "title": KO_NEGATIVE[2][0], "text": KO_NEGATIVE[2][1], "lang": "ko",
+         "label": "NO"},                                                              # tn
+        {"id": "h", "title": EN_POSITIVE[2][0], "text": EN_POSITIVE[2][1], "lang": "en",
+         "label": "BRIEF"},                                                           # excluded
+    ]
+
+
+def test_evaluate_file_counts_and_metrics(tmp_path):
+    path = tmp_path / "eval.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write("\n".join(json.dumps(item, ensure_ascii=False) for item in _items()))
+    result = evaluate_file(path, "inter-korean-diplomacy", topics_dir=SEEDS)
+    assert result["n"] == 7 and result["brief_excluded"] == 1
+    assert (result["tp"], result["fp"], result["fn"], result["tn"]) == (2, 1, 1, 3)
+    assert result["precision"] == pytest.approx(2 / 3, abs=1e-4)
+    assert result["recall"] == pytest.approx(2 / 3, abs=1e-4)
+    assert result["f1"] == pytest.approx(2 / 3, abs=1e-4)
+    # Pmiss = 1/3, Pfa = 1/4: 1/3 + 4.9/4
+    assert result["cdet"] == pytest.approx(1 / 3 + 4.9 / 4, abs=1e-3)
+    assert result["by_lang"]["ko"]["n"] == 3 and result["by_lang"]["ko"]["tp"] == 1
+    assert result["by_lang"]["en"]["fp"] == 1
+    assert set(result["baselines"]) == {"keyword", "tfidf"}
+    for figs in result["baselines"].values():
+        assert {"n", "precision", "recall", "f1", "cdet", "by_lang"} <= set(figs)
+    assert "threshold" in result["baselines"]["tfidf"]
+    report = format_report(result)
+    assert "seedwatch" in report and "keyword" in report and "tfidf" in report
+
+
+def test_evaluate_file_rejects_bad_lines(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "x", "title": "t", "text": "u", "label": "MAYBE"}\n', encoding="utf-8")
+    with pytest.raises(EvaluationDataError, match="label"):
+        evaluate_file(path, topics_dir=SEEDS)
+    with pytest.raises(EvaluationDataError, match="not found"):
+        evaluate_file(tmp_path / "none.jsonl", topics_dir=SEEDS)
+    assert math.isfinite(detection_cost(0.2, 0.001))

@@ -1,0 +1,45 @@
+"""The real Prefect flow, run twice in a test harness against the fixture site."""
+from __future__ import annotations
+
+import duckdb
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from tests.conftest import write_config
+
+
+@pytest.fixture(scope="module")
+def harness():
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+def test_flow_runs_end_to_end_and_is_idempotent(harness, site, config_for, tmp_path):
+    from flows.monitor import monitor
+
+    alerts = tmp_path / "alerts.jsonl"
+    cfg = config_for([f"{site.base}/feeds/wire.xml", f"{site.base}/feeds/daily.xml"],
+                     alerts=[{"url": f"jsonfile://{alerts}"}])
+    path = write_config(tmp_path / "seedwatch.toml", cfg)
+
+    first = monitor(config_path=str(path))
+    assert first["new_articles"] == 5
+    assert first["new_matches"] >= 2 and first["alerts_sent"] == first["new_matches"]
+    second = monitor(config_path=str(path))
+    assert second["new_articles"] == 0 and second["alerts_sent"] == 0
+    assert {f["outcome"] for f in second["feeds"]} == {"not_modified"}
+
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM runs WHERE finished_at IS NOT NULL").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM alerts WHERE status = 'delivered'").fetchone()[0] \
+            == first["alerts_sent"]
+    finally:
+        con.close()
+    assert len(alerts.read_text().splitlines()) == first["alerts_sent"]
+    # The read snapshot was refreshed after the run and opens read-only.
+    snap = duckdb.connect(str(tmp_path / "warehouse.snapshot.duckdb"), read_only=True)
+    try:
+        assert snap.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
+    finally:
+        snap.close()
