@@ -6,7 +6,10 @@ from typing import Any, Sequence
 from rich.console import Console
 from rich.table import Table
 
-console = Console(highlight=False, soft_wrap=False)
+import sys
+
+# Off a terminal (CI logs, pipes) rich would wrap at 80 columns; a log line may be wider.
+console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
