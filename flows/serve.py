@@ -74,11 +74,12 @@ def schedule_kwargs(cfg: Config) -> dict:
 
 
 def serve(config_path: str, cfg: Config) -> None:
-    """Serve the deployment until Ctrl-C."""
-    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
-
+    """Serve the deployment until Ctrl-C. Prefect reads its settings when first imported, so
+    nothing from Prefect is imported before PREFECT_API_URL is set."""
     with prefect_api() as api:
-        from flows.monitor import monitor  # after PREFECT_API_URL is set
+        from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+        from flows.monitor import monitor
         when = cfg.schedule.cron or f"every {cfg.schedule.interval_minutes:g} min"
         print(f"Serving deployment {DEPLOYMENT_NAME} ({when}) against {api}; Ctrl-C stops.", flush=True)
         monitor.serve(

@@ -1,0 +1,144 @@
+"""Bilingual concept lexicon: surface forms in English and Korean mapped to concepts.
+
+Matching is done with one compiled regular expression shaped as a character trie, so a
+document is scanned once whatever the number of forms (a flat alternation of hundreds of
+forms would be retried at every position and is far too slow for the speed target).
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from detection.errors import TopicError
+
+GROUPS = ("actor_north", "actor_south", "joint", "joint_weak", "event", "context", "conflict",
+          "ignore")
+
+# Zero-width markers placed in trie keys; rendered as look-arounds when the trie is compiled.
+_LATIN_START = "\x01"   # form must not be preceded by a Latin letter/digit
+_LATIN_END = "\x02"     # form must not be followed by a Latin letter/digit
+_HANGUL_START = "\x03"  # form must not be preceded by a Hangul syllable
+_MARKERS = {
+    _LATIN_START: r"(?<![a-z0-9])",
+    _LATIN_END: r"(?![a-z0-9])",
+    _HANGUL_START: r"(?<![\uac00-\ud7a3])",
+}
+
+
+@dataclass(frozen=True)
+class Concept:
+    name: str
+    group: str
+    label: str
+    idf: float
+    forms: tuple[str, ...] = field(default=())
+    also: tuple[str, ...] = field(default=())
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The concept's group followed by any extra groups it also plays."""
+        return (self.group,) + self.also
+
+
+@dataclass
+class Lexicon:
+    concepts: dict[str, Concept]
+    form_to_concept: dict[str, str]
+    pattern: re.Pattern
+    ignored: frozenset[str] = frozenset()
+
+    def find(self, text_lower: str):
+        """Yield (start, surface form, concept name) for every lexicon hit in lowercased text."""
+        lookup = self.form_to_concept
+        ignored = self.ignored
+        for m in self.pattern.finditer(text_lower):
+            form = m.group(0)
+            concept = lookup[form]
+            if concept not in ignored:
+                yield m.start(), form, concept
+
+
+def _key_for_english(form: str) -> tuple[str, str]:
+    """Return (trie key, surface text) for an English form, honouring a trailing '*'."""
+    prefix = form.endswith("*")
+    text = form.rstrip("*").lower()
+    key = _LATIN_START + text + ("" if prefix else _LATIN_END)
+    return key, text
+
+
+def _trie_regex(keys: list[str]) -> str:
+    """Compile keys into a regex whose alternations share prefixes (longest match first)."""
+    trie: dict = {}
+    for key in keys:
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return _render(trie)
+
+
+def _render(node: dict) -> str:
+    branches = []
+    ends = "" in node
+    # Real characters before zero-width markers, so that at one position the longer
+    # form wins ("북한" before the stand-alone "북").
+    for ch in sorted((k for k in node if k), key=lambda k: (k in _MARKERS, k)):
+        piece = _MARKERS.get(ch, re.escape(ch))
+        branches.append(piece + _render(node[ch]))
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if ends:
+        # The key can stop here; try the longer continuations first (greedy '?').
+        return "(?:" + body + ")?"
+    return body
+
+
+def _concept_from_table(name: str, table: dict, source: Path) -> Concept:
+    group = table.get("group")
+    if group not in GROUPS:
+        raise TopicError(f"{source}: concept {name} has group {group!r}; expected one of {GROUPS}")
+    forms = tuple(table.get("en", [])) + tuple(table.get("ko", [])) + tuple(table.get("ko_word", []))
+    if not forms:
+        raise TopicError(f"{source}: concept {name} lists no surface forms (en/ko/ko_word)")
+    also = tuple(table.get("also", []))
+    for extra in also:
+        if extra not in GROUPS:
+            raise TopicError(f"{source}: concept {name} has also = {extra!r}; expected groups {GROUPS}")
+    return Concept(name, group, table.get("label", name), float(table.get("idf", 1.0)), forms, also)
+
+
+def load_lexicon(path: Path) -> Lexicon:
+    """Read a lexicon TOML file (see seeds/lexicon/korea.toml for the format)."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TopicError(f"lexicon file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TopicError(f"lexicon {path} is not valid TOML: {exc}") from None
+    tables = data.get("concepts")
+    if not isinstance(tables, dict) or not tables:
+        raise TopicError(f"lexicon {path} has no [concepts.NAME] tables")
+    concepts, form_to_concept, keys = {}, {}, []
+    for name, table in tables.items():
+        concepts[name] = _concept_from_table(name, table, Path(path))
+        for key, text in _keys_for_table(table):
+            form_to_concept[text] = name
+            keys.append(key)
+    ignored = frozenset(n for n, c in concepts.items() if c.group == "ignore")
+    return Lexicon(concepts, form_to_concept, re.compile(_trie_regex(keys)), ignored)
+
+
+def _keys_for_table(table: dict):
+    for form in table.get("en", []):
+        yield _key_for_english(form)
+    for form in table.get("ko", []):
+        text = form.lower()
+        if text.isascii():  # e.g. "DMZ", "UN" written inside Korean text: whole word only
+            yield _LATIN_START + text + _LATIN_END, text
+        else:
+            yield text, text
+    for form in table.get("ko_word", []):
+        yield _HANGUL_START + form.lower(), form.lower()

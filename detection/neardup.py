@@ -1,0 +1,165 @@
+"""Near-duplicate texts: MinHash over word shingles, with LSH bands to find candidates.
+
+Each article's text becomes a set of word 3-shingles; a MinHash signature of NUM_PERM values
+estimates the Jaccard similarity of two such sets (the share of equal positions). The
+signature is cut into BANDS bands of ROWS values; articles sharing any band key are
+candidates, and a candidate counts as a near-duplicate when the estimated Jaccard similarity
+reaches THRESHOLD. With 20 bands of 3 rows a pair at similarity s becomes a candidate with
+probability 1 - (1 - s^3)^20: 0.15 at s = 0.2, 0.73 at 0.4, 0.93 at 0.5, 0.99 at 0.6.
+
+The threshold was chosen on real wire updates (bench/neardup_dev.py on the dev set): see
+docs/alerts.md, "Duplicates".
+
+Everything here is plain functions over strings and integers: the band keys and signatures
+are stored in the warehouse (`warehouse/stories.py`), so finding candidates for new
+articles is a join on band keys, not a scan over stored texts.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import struct
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+SHINGLE_WORDS = 3
+NUM_PERM = 60
+BANDS = 20
+ROWS = NUM_PERM // BANDS
+THRESHOLD = 0.5           # estimated Jaccard of 3-shingle sets; see the module docstring
+MIN_SHINGLES = 12         # shorter texts (titles, one-line summaries) are not compared
+
+_PRIME = (1 << 61) - 1
+_MASK64 = (1 << 64) - 1
+_rng = random.Random(20251224)  # fixed: signatures must be the same in every process
+_PERMS = [(_rng.randrange(1, _PRIME), _rng.randrange(0, _PRIME)) for _ in range(NUM_PERM)]
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Wire-update markers and datelines change between versions of the same story.
+_MARKER = re.compile(r"\((?:lead|\d+(?:st|nd|rd|th) ld|update\d*|종합\d*보?|\d+보)\)", re.I)
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased words of NFKC-normalised text, without wire-update markers."""
+    text = unicodedata.normalize("NFKC", text or "").casefold()
+    return _WORD.findall(_MARKER.sub(" ", text))
+
+
+def _h64(data: str) -> int:
+    return int.from_bytes(hashlib.blake2b(data.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def shingles(text: str, k: int = SHINGLE_WORDS) -> set[int]:
+    """64-bit hashes of the text's k-word shingles (a single shingle for shorter texts)."""
+    words = tokens(text)
+    if len(words) < k:
+        return {_h64(" ".join(words))} if words else set()
+    return {_h64(" ".join(words[i:i + k])) for i in range(len(words) - k + 1)}
+
+
+def signature(shingle_set: Iterable[int]) -> list[int]:
+    """MinHash signature: for each of NUM_PERM universal hash functions, the minimum value."""
+    hs = [h % _PRIME for h in shingle_set]
+    if not hs:
+        return []
+    return [min((a * h + b) % _PRIME for h in hs) for a, b in _PERMS]
+
+
+def band_keys(sig: Sequence[int]) -> list[int]:
+    """One signed 64-bit key per band (band number included, so bands never collide)."""
+    if len(sig) != NUM_PERM:
+        return []
+    keys = []
+    for band in range(BANDS):
+        chunk = struct.pack(f">H{ROWS}Q", band, *sig[band * ROWS:(band + 1) * ROWS])
+        value = int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "big")
+        keys.append(value - (1 << 64) if value >= (1 << 63) else value)
+    return keys
+
+
+def similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """Estimated Jaccard similarity of two signatures."""
+    if not a or len(a) != len(b):
+        return 0.0
+    return sum(1 for x, y in zip(a, b) if x == y) / len(a)
+
+
+def jaccard(a: set[int], b: set[int]) -> float:
+    """Exact Jaccard similarity of two shingle sets (for checks and benchmarks)."""
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+@dataclass(frozen=True)
+class Sketch:
+    article_id: str
+    signature: tuple[int, ...]
+    bands: tuple[int, ...]
+
+
+def sketch(article_id: str, text: str) -> Sketch | None:
+    """Signature and band keys of one text, or None when it is too short to compare."""
+    sh = shingles(text)
+    if len(sh) < MIN_SHINGLES:
+        return None
+    sig = tuple(signature(sh))
+    return Sketch(article_id, sig, tuple(band_keys(sig)))
+
+
+@dataclass(frozen=True)
+class Assignment:
+    article_id: str
+    group_id: str
+    method: str          # exact | minhash | unique
+    similarity: float
+    matched_id: str | None
+
+
+def assign_groups(new: Sequence[dict], known_hashes: dict[str, str],
+                  candidates: dict[int, list[tuple[str, str]]],
+                  signatures: dict[str, Sequence[int]], threshold: float = THRESHOLD
+                  ) -> list[Assignment]:
+    """Duplicate group of each new article, in the given (time) order.
+
+    new: dicts with article_id, content_hash, sketch (Sketch or None).
+    known_hashes: content_hash -> group id of stored articles with that exact text.
+    candidates: band key -> [(article_id, group_id)] of stored articles sharing the key.
+    signatures: article_id -> signature of those stored candidates.
+    New articles also match earlier ones of the same batch.
+    """
+    hashes = dict(known_hashes)
+    bands = {k: list(v) for k, v in candidates.items()}
+    sigs = dict(signatures)
+    out = []
+    for art in new:
+        a = _assign_one(art, hashes, bands, sigs, threshold)
+        out.append(a)
+        hashes.setdefault(art["content_hash"], a.group_id)
+        sk = art.get("sketch")
+        if sk is not None:
+            sigs[a.article_id] = sk.signature
+            for key in sk.bands:
+                bands.setdefault(key, []).append((a.article_id, a.group_id))
+    return out
+
+
+def _assign_one(art: dict, hashes: dict[str, str], bands: dict[int, list[tuple[str, str]]],
+                sigs: dict[str, Sequence[int]], threshold: float) -> Assignment:
+    aid = art["article_id"]
+    if art["content_hash"] in hashes:
+        return Assignment(aid, hashes[art["content_hash"]], "exact", 1.0, None)
+    sk = art.get("sketch")
+    best: tuple[float, str, str] | None = None
+    if sk is not None:
+        seen = set()
+        for key in sk.bands:
+            for other, group in bands.get(key, ()):
+                if other in seen or other == aid or other not in sigs:
+                    continue
+                seen.add(other)
+                sim = similarity(sk.signature, sigs[other])
+                if sim >= threshold and (best is None or sim > best[0]):
+                    best = (sim, other, group)
+    if best is None:
+        return Assignment(aid, aid, "unique", 1.0, None)
+    return Assignment(aid, best[2], "minhash", round(best[0], 4), best[1])

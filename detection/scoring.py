@@ -1,0 +1,125 @@
+"""Scoring articles against a topic: actor-pair/event gating combined with profile similarity.
+
+For every sentence (the title and lead count more) the detector asks the CAMEO-style
+question "do both actors appear together with an engagement event?". The article score
+is a weighted geometric mean of three parts, each in [0, 1]:
+
+  amount     1 - exp(-E / AMOUNT_SCALE), E = sum over such sentences of position weight x
+             event strength (the rarity prior of the strongest event concept there);
+  focus      share of the article's weighted sentences that are such sentences,
+             saturating at FOCUS_SATURATION (one passing mention in a long feature is weak);
+  similarity cosine between the article's concept vector and the seed profile,
+             saturating at SIMILARITY_SATURATION.
+
+A zero in any part gives a zero score: an article without both Koreas acting together in
+a diplomatic event never matches, however close its vocabulary is to the seed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from detection.explain import explain
+from detection.profile import Profile, build_profile, concept_tf, concept_vector, cosine
+from detection.text import Analysis, analyse
+from detection.topic import Topic
+
+DETECTOR_VERSION = "concept-gate-1.0"
+
+AMOUNT_SCALE = 12.0
+FOCUS_SATURATION = 0.25
+SIMILARITY_SATURATION = 0.6
+PART_WEIGHTS = {"amount": 0.5, "focus": 0.25, "similarity": 0.25}
+SECOND_EVENT_SHARE = 0.5
+
+
+@dataclass
+class Verdict:
+    score: float
+    decision: bool
+    explanation: dict = field(default_factory=dict)
+
+
+@dataclass
+class SentenceEvidence:
+    index: int
+    strength: float      # position weight x event strength, 0 when the gate fails
+
+
+class Detector:
+    """Scores articles for one topic. Build once per topic; scoring is thread-safe."""
+
+    version = DETECTOR_VERSION
+
+    def __init__(self, topic: Topic):
+        self.topic = topic
+        self.profile: Profile = build_profile(topic)
+        lex = topic.lexicon
+        self._group = {name: c.group for name, c in lex.concepts.items()}
+        self._roles = {name: c.roles for name, c in lex.concepts.items()}
+        self._idf = {name: c.idf for name, c in lex.concepts.items()}
+        self.threshold = topic.threshold
+
+    def score(self, title: str, text: str, lang: str | None = None) -> Verdict:
+        """Score one article (title and body; the body may be a one-line feed summary)."""
+        analysis = analyse(self.topic.lexicon, title or "", text or "")
+        parts, evidence, vec = self._parts(analysis)
+        value = self._combine(parts)
+        decision = value >= self.threshold
+        explanation = explain(self, analysis, parts, evidence, vec, value, lang)
+        return Verdict(round(value, 4), decision, explanation)
+
+    def score_many(self, items: Iterable[tuple[str, str, str | None]]) -> list[Verdict]:
+        """Score (title, text, lang) triples in order."""
+        return [self.score(title, text, lang) for title, text, lang in items]
+
+    # -- the three parts -------------------------------------------------------------
+    def _parts(self, analysis: Analysis):
+        vec = concept_vector(self.topic.lexicon, concept_tf(analysis))
+        evidence = self._sentence_evidence(analysis)
+        total_weight = sum(seg.weight for seg in analysis.segments) or 1.0
+        gated_weight = sum(analysis.segments[e.index].weight for e in evidence if e.strength)
+        amount_mass = sum(e.strength for e in evidence)
+        parts = {
+            "amount": 1.0 - math.exp(-amount_mass / AMOUNT_SCALE),
+            "focus": min(1.0, gated_weight / total_weight / FOCUS_SATURATION),
+            "similarity": min(1.0, cosine(self.profile.weights, vec) / SIMILARITY_SATURATION),
+        }
+        return parts, evidence, vec
+
+    @staticmethod
+    def _combine(parts: dict[str, float]) -> float:
+        if min(parts.values()) <= 0.0:
+            return 0.0
+        log_sum = sum(w * math.log(parts[name]) for name, w in PART_WEIGHTS.items())
+        return max(0.0, min(1.0, math.exp(log_sum)))
+
+    def _sentence_evidence(self, analysis: Analysis) -> list[SentenceEvidence]:
+        gate = self.topic.gate
+        roles = self._roles
+        doc_groups = {g for seg in analysis.segments for c in seg.concepts for g in roles[c]}
+        doc_has_pair = gate["joint"] in doc_groups or (
+            gate["north"] in doc_groups and gate["south"] in doc_groups)
+        evidence = []
+        for i, seg in enumerate(analysis.segments):
+            groups = {self._group[c] for c in seg.concepts}
+            pair = gate["joint"] in groups or (gate["north"] in groups and gate["south"] in groups)
+            pair = pair or (doc_has_pair and gate["joint_weak"] in groups)
+            strength = self._event_strength(seg.concepts) if pair else 0.0
+            if not pair:
+                # A concept that implies both Koreas (family reunions, Kaesong) supplies the
+                # pair, but then the event must come from another concept: "금강산" alone
+                # is a mountain, "금강산 관광 재개 합의" is diplomacy.
+                implied = {c for c in seg.concepts if gate["joint"] in roles[c]}
+                strength = self._event_strength(seg.concepts, exclude=implied) if implied else 0.0
+            evidence.append(SentenceEvidence(i, seg.weight * strength))
+        return evidence
+
+    def _event_strength(self, concepts: dict[str, int], exclude=frozenset()) -> float:
+        event_group = self.topic.gate["event"]
+        found = sorted((self._idf[c] for c in concepts
+                        if self._group[c] == event_group and c not in exclude), reverse=True)
+        if not found:
+            return 0.0
+        return found[0] + (SECOND_EVENT_SHARE * found[1] if len(found) > 1 else 0.0)
