@@ -66,12 +66,13 @@ def prefect_api() -> Iterator[str]:
 
 def _stop_group(proc: subprocess.Popen) -> None:
     """Stop the server and the uvicorn processes it started (its own process group)."""
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=wait)
-            return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=15)
+    time.sleep(1)
+    with contextlib.suppress(ProcessLookupError):  # whatever of the group is still there
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def schedule_kwargs(cfg: Config) -> dict:
