@@ -2,17 +2,30 @@
 from __future__ import annotations
 
 import calendar
+import codecs
+import hashlib
 import html
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import charset_normalizer
 import feedparser
 
 from extractors.urls import canonical_url
 
 # A DOCTYPE that declares entities is the vehicle of "billion laughs"-style expansion: drop it.
+# Searched only in the prolog (the first bytes), so a hostile body cannot make the search slow.
 _DOCTYPE_WITH_ENTITIES = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.S | re.I)
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
+PROLOG_BYTES = 65_536
+_XML_ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.I)
+# Guesses for undeclared bytes: multi-byte and non-Latin code pages are kept; a guess of one of
+# the many Latin code pages is replaced by windows-1252, the usual truth for Western feeds.
+_LATIN_GUESSES = {"cp1250", "cp1252", "cp1254", "cp1257", "cp1258", "latin_1", "iso8859_2",
+                  "iso8859_3", "iso8859_4", "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14",
+                  "iso8859_15", "iso8859_16", "mac_roman", "mac_latin2", "mac_iceland", "mac_turkish"}
 _TAGS = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t\r\f\v]+")
 # Dates more than this far ahead are treated as wrong and replaced by the time of fetching.
@@ -84,13 +97,90 @@ def _entry(e: feedparser.FeedParserDict, lang: str | None, fetched_at: datetime)
     )
 
 
+def _declared_encoding(body: bytes, content_type: str | None) -> str | None:
+    """The charset named by the HTTP header, a byte-order mark or the XML declaration."""
+    for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
+                      (codecs.BOM_UTF16_BE, "utf-16")):
+        if body.startswith(bom):
+            return name
+    m = _HEADER_CHARSET.search(content_type or "")
+    if m is None:
+        m = _XML_ENCODING.match(body[:512])
+        if m is not None:
+            return m.group(1).decode("ascii")
+        return None
+    return m.group(1)
+
+
+def _decodes(body: bytes, encoding: str) -> bool:
+    try:
+        body.decode(encoding)
+    except (LookupError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def normalise_charset(body: bytes, content_type: str | None) -> tuple[bytes, str | None, str | None]:
+    """(body, content type, note): bytes that are not valid in their declared charset (UTF-8 when
+    none is declared) are re-encoded as UTF-8 from a guessed charset, e.g. an EUC-KR, Big5 or
+    Shift-JIS feed that names no charset. Valid bodies pass through untouched."""
+    declared = _declared_encoding(body, content_type)
+    if _decodes(body, declared or "utf-8"):
+        return body, content_type, None
+    best = charset_normalizer.from_bytes(body[:PROLOG_BYTES * 4]).best()
+    guess = best.encoding if best is not None else "cp1252"
+    if guess in _LATIN_GUESSES:
+        guess = "cp1252"
+    text = body.decode(guess, errors="replace")
+    text = re.sub(r"^\ufeff?\s*<\?xml[^>]*\?>", '<?xml version="1.0" encoding="utf-8"?>', text, count=1)
+    note = f"charset {declared or 'undeclared'} did not fit the bytes; decoded as {guess}"
+    return text.encode("utf-8"), "application/xml; charset=utf-8", note
+
+
+def refuse_entities(body: bytes) -> bytes:
+    """Drop a DOCTYPE with an internal subset; refuse a body that still declares entities
+    (entity expansion is how "billion laughs" and external-entity attacks work)."""
+    head, rest = body[:PROLOG_BYTES], body[PROLOG_BYTES:]
+    head = _DOCTYPE_WITH_ENTITIES.sub(b"", head, count=1)
+    if _ENTITY_DECL.search(head):
+        raise FeedError("not a feed: declares XML entities (refused, entity expansion is unsafe)")
+    return head + rest
+
+
+def _content_key(e: FeedEntry) -> str:
+    digest = hashlib.sha256(f"{e.title}\x1f{e.summary}\x1f{e.content}".encode("utf-8")).hexdigest()
+    return f"seedwatch:content:{digest[:16]}"
+
+
+def distinct_entries(entries: list[FeedEntry]) -> list[FeedEntry]:
+    """Exact repeats dropped; a GUID shared by entries with different links is not an identity
+    (some sites give every item the same one), so those entries lose it and are keyed by link.
+    An entry with no GUID, link or title is keyed by its text."""
+    links_of: dict[str, set[str | None]] = {}
+    for e in entries:
+        if e.guid:
+            links_of.setdefault(e.guid, set()).add(e.canonical_url)
+    out, seen = [], set()
+    for e in entries:
+        if e.guid and len(links_of[e.guid]) > 1 and e.canonical_url:
+            e.guid = None
+        if not (e.guid or e.link or e.title):
+            e.guid = _content_key(e)
+        ident = (e.guid, e.canonical_url, e.title)
+        if ident not in seen:
+            seen.add(ident)
+            out.append(e)
+    return out
+
+
 def parse_feed(body: bytes, content_type: str | None = None, base_url: str | None = None,
                fetched_at: datetime | None = None) -> ParsedFeed:
     """Parse feed bytes; raise FeedError with a reason when the body holds no feed."""
     if not body or not body.strip():
         raise FeedError("empty body")
     fetched_at = fetched_at or datetime.now(timezone.utc)
-    body = _DOCTYPE_WITH_ENTITIES.sub(b"", body, count=1)
+    body = refuse_entities(body)
+    body, content_type, charset_note = normalise_charset(body, content_type)
     headers = {"content-type": content_type} if content_type else {}
     if base_url:
         headers["content-location"] = base_url
@@ -104,8 +194,9 @@ def parse_feed(body: bytes, content_type: str | None = None, base_url: str | Non
             reason = "an HTML page, not a feed"
         raise FeedError(f"not a feed: {reason}"[:300])
     lang = (parsed.feed.get("language") or "").split("-")[0].lower() or None
-    warning = None
-    if parsed.get("bozo"):
-        warning = f"recovered from: {parsed.get('bozo_exception')}"[:300]
-    entries = [_entry(e, lang, fetched_at) for e in parsed.entries]
+    notes = [charset_note] if charset_note else []
+    if parsed.get("bozo") and not charset_note:
+        notes.append(f"recovered from: {parsed.get('bozo_exception')}")
+    entries = distinct_entries([_entry(e, lang, fetched_at) for e in parsed.entries])
+    warning = "; ".join(notes)[:300] or None
     return ParsedFeed(html_to_text(parsed.feed.get("title", "")), lang, entries, warning)

@@ -13,6 +13,7 @@ import asyncio
 import email.utils
 import random
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -63,6 +64,50 @@ class _TooLarge(Exception):
     pass
 
 
+class BadEncoding(Exception):
+    """A compressed body that cannot be decoded, or an encoding we do not accept."""
+
+
+class BoundedDecoder:
+    """Decodes a gzip/deflate body chunk by chunk and never holds more than `limit` decoded
+    bytes: a gzip bomb costs at most the cap, whatever its ratio (httpx's own decoder
+    inflates each network chunk whole, which a bomb turns into tens of megabytes)."""
+
+    def __init__(self, content_encoding: str | None, limit: int):
+        enc = (content_encoding or "").strip().lower()
+        self.limit, self.total = limit, 0
+        if enc in ("", "identity"):
+            self._z = None
+        elif enc in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif enc == "deflate":
+            self._z = "deflate"  # zlib-wrapped or raw: decided by the first bytes
+        else:
+            raise BadEncoding(f"unsupported content-encoding {enc!r}")
+
+    def feed(self, data: bytes) -> bytes:
+        if self._z == "deflate":
+            raw = not data or (data[0] & 0x0F) != 8
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        if self._z is None:
+            return self._count(data)
+        out = []
+        try:
+            while data:
+                part = self._z.decompress(data, self.limit - self.total + 1)
+                out.append(self._count(part))
+                data = self._z.unconsumed_tail
+        except zlib.error as exc:
+            raise BadEncoding(f"corrupt compressed body: {exc}") from None
+        return b"".join(out)
+
+    def _count(self, part: bytes) -> bytes:
+        self.total += len(part)
+        if self.total > self.limit:
+            raise _TooLarge(f"body is over the cap of {self.limit:,} bytes (decoded)")
+        return part
+
+
 def classify(status: int | None = None, exc: BaseException | None = None) -> str:
     """The one place that decides whether a failure is temporary, permanent or to skip."""
     if isinstance(exc, (UnsafeURL, _TooLarge)):
@@ -70,7 +115,8 @@ def classify(status: int | None = None, exc: BaseException | None = None) -> str
     if isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError,
                         asyncio.TimeoutError)):
         return TEMPORARY
-    if isinstance(exc, httpx.TooManyRedirects) or isinstance(exc, httpx.UnsupportedProtocol):
+    if isinstance(exc, (httpx.TooManyRedirects, httpx.UnsupportedProtocol, BadEncoding,
+                        httpx.DecodingError)):
         return PERMANENT
     if exc is not None:
         return TEMPORARY
@@ -108,8 +154,9 @@ class Fetcher:
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(cfg.per_host))
         timeout = httpx.Timeout(cfg.read_timeout_seconds, connect=cfg.connect_timeout_seconds)
         limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
+        headers = {"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"}
         self._client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False,
-                                         headers={"User-Agent": cfg.user_agent}, trust_env=False)
+                                         headers=headers, trust_env=False)
 
     async def __aenter__(self) -> "Fetcher":
         return self
@@ -180,12 +227,8 @@ class Fetcher:
         declared = resp.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.cfg.max_bytes:
             raise _TooLarge(f"body of {int(declared):,} bytes is over the cap of {self.cfg.max_bytes:,}")
-        chunks, total = [], 0
-        async for chunk in resp.aiter_bytes():
-            total += len(chunk)
-            if total > self.cfg.max_bytes:
-                raise _TooLarge(f"body is over the cap of {self.cfg.max_bytes:,} bytes (decoded)")
-            chunks.append(chunk)
+        decoder = BoundedDecoder(resp.headers.get("content-encoding"), self.cfg.max_bytes)
+        chunks = [decoder.feed(chunk) async for chunk in resp.aiter_raw()]
         return FetchResult(original, url, "ok", status=resp.status_code, content=b"".join(chunks),
                            content_type=resp.headers.get("content-type"),
                            etag=resp.headers.get("etag"),
@@ -198,14 +241,20 @@ def _http_failure(original: str, url: str, resp: httpx.Response, message: str) -
                        retry_after=parse_retry_after(resp.headers.get("retry-after")))
 
 
+_KINDS = {
+    httpx.ConnectTimeout: "connect timeout", httpx.ReadTimeout: "read timeout (server stalled)",
+    httpx.WriteTimeout: "write timeout", httpx.PoolTimeout: "no free connection in time",
+    asyncio.TimeoutError: "total time limit reached", httpx.ConnectError: "connection failed",
+    httpx.TooManyRedirects: "redirect loop or too many redirects",
+    httpx.RemoteProtocolError: "server broke the connection", _TooLarge: "too large",
+    UnsafeURL: "refused", BadEncoding: "undecodable body", httpx.DecodingError: "undecodable body",
+}
+
+
 def _failure(url: str, exc: BaseException) -> FetchResult:
     cls = classify(exc=exc)
-    kind = {
-        httpx.ConnectTimeout: "connect timeout", httpx.ReadTimeout: "read timeout (server stalled)",
-        asyncio.TimeoutError: "total time limit reached", httpx.ConnectError: "connection failed",
-        httpx.TooManyRedirects: "redirect loop or too many redirects",
-    }.get(type(exc), type(exc).__name__)
+    kind = _KINDS.get(type(exc), type(exc).__name__)
     detail = str(exc).strip()
     message = f"{kind}: {detail}" if detail and detail != kind else kind
-    outcome = "skipped" if cls == SKIP and isinstance(exc, UnsafeURL) else "failed"
+    outcome = "skipped" if isinstance(exc, UnsafeURL) else "failed"
     return FetchResult(url, url, outcome, error_class=cls, error=message[:500])

@@ -54,7 +54,9 @@ async def _fetch(cfg: FetchConfig, requests: list[FetchRequest]) -> list[FetchRe
 
 
 def _parse(state: dict[str, Any], res: FetchResult, now: datetime) -> FeedPoll:
-    poll = FeedPoll(state["url"], state["feed_id"], state.get("name"), res.outcome, res.error, fetch=res)
+    # A configured feed that redirects somewhere refused (ftp:, a private address) has failed.
+    outcome = "failed" if res.outcome == "skipped" else res.outcome
+    poll = FeedPoll(state["url"], state["feed_id"], state.get("name"), outcome, res.error, fetch=res)
     if res.outcome != "ok":
         poll.state = next_state(state, res, now)
         return poll

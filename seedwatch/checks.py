@@ -12,13 +12,19 @@ from warehouse.db import WarehouseError
 def check_config(cfg: Config) -> None:
     """Raise ConfigError naming the problem: warehouse folder, alert URLs, topic files."""
     wh = cfg.resolve(cfg.warehouse.path)
+    if wh.is_dir():
+        raise ConfigError(f"warehouse.path: {wh} is a folder; name a file in it, e.g. {wh / 'seedwatch.duckdb'}")
     folder = wh.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"warehouse.path: cannot create {wh}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK):
         raise ConfigError(f"warehouse.path: cannot create or write {wh} (folder {folder} is not writable)")
     if wh.exists() and not os.access(wh, os.W_OK):
         raise ConfigError(f"warehouse.path: {wh} is not writable")
+    if wh.is_file() and wh.stat().st_size > 0 and not _is_duckdb_file(wh):
+        raise ConfigError(f"warehouse.path: {wh} exists but is not a DuckDB database file")
     for i, alert in enumerate(cfg.alerts):
         try:
             check_channel(Channel(alert.url, alert.mode, alert.name))
@@ -29,6 +35,12 @@ def check_config(cfg: Config) -> None:
             raise ConfigError(f"topics[{i}].file: no such topic file: {cfg.resolve(topic.file)}")
     if not cfg.feeds:
         raise ConfigError("feeds: no [[feeds]] configured")
+
+
+def _is_duckdb_file(path: Path) -> bool:
+    """DuckDB files carry the magic bytes DUCK after an 8-byte checksum."""
+    with open(path, "rb") as fh:
+        return fh.read(12)[8:12] == b"DUCK"
 
 
 def user_facing(exc: BaseException) -> str | None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seedwatch import redact
+
 DEFAULT_CONFIG = "seedwatch.toml"
 USER_AGENT = "seedwatch/0.1 (open news monitor; +https://github.com/seedwatch/seedwatch)"
 
@@ -129,6 +131,7 @@ def expand_env(value: str, key: str) -> str:
         name = m.group(1)
         if name not in os.environ:
             raise ConfigError(f"{key}: environment variable {name} is not set")
+        redact.remember(os.environ[name])  # a secret: kept out of every log line
         return os.environ[name]
 
     return _ENV_REF.sub(sub, value)

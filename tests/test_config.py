@@ -66,3 +66,24 @@ def test_cli_reports_unknown_alert_scheme(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "seedwatch.cli", "run", "--config", str(path)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "nosuchscheme" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _file_in(folder, name: str, text: str):
+    (folder / name).write_text(text)
+    return folder / name
+
+
+@pytest.mark.parametrize("make_path, expected", [
+    (lambda d: _file_in(d, "a-file", "x") / "w.duckdb", "is a file, not a folder"),
+    (lambda d: d, "is a folder"),
+    (lambda d: _file_in(d, "text.duckdb", "not a database"), "is not a DuckDB database file"),
+])
+def test_cli_reports_an_unusable_warehouse_path(tmp_path, make_path, expected):
+    warehouse = make_path(tmp_path)
+    path = tmp_path / "c.toml"
+    path.write_text(f'[warehouse]\npath = "{warehouse}"\n[[feeds]]\nurl = "https://example.org/rss"\n')
+    proc = subprocess.run([sys.executable, "-m", "seedwatch.cli", "run", "--config", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "warehouse.path" in proc.stderr and expected in proc.stderr

@@ -1,0 +1,93 @@
+"""`seedwatch feeds list|enable|disable`: feed health from the warehouse, and the hand switch.
+
+A feed disabled automatically (see extractors/health.py) stays off until `feeds enable URL`,
+which also clears its failure score and backoff so the next run fetches it.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+from seedwatch.config import Config
+from warehouse import store
+from warehouse.db import Warehouse
+
+_COLUMNS = ["feed", "state", "last outcome", "failures", "score", "next fetch", "last error"]
+
+
+class FeedCommandError(Exception):
+    """A feed named on the command line that the warehouse does not know."""
+
+
+def _warehouse(cfg: Config) -> Warehouse:
+    return Warehouse(cfg.resolve(cfg.warehouse.path), cfg.warehouse.lock_timeout_seconds)
+
+
+def feed_rows(cfg: Config) -> list[dict[str, Any]]:
+    """Every configured feed with its stored state (never fetched: no state yet), then any feed
+    stored but no longer configured."""
+    with _warehouse(cfg).transaction() as con:
+        store.upsert_feeds(con, [{"url": f.url, "name": f.name, "language": f.language}
+                                 for f in cfg.feeds])
+        states = store.feed_states(con)
+    configured = [f.url for f in cfg.feeds]
+    order = configured + sorted(set(states) - set(configured))
+    return [{**states[u], "configured": u in configured} for u in order if u in states]
+
+
+def _state_word(row: dict[str, Any], now: datetime) -> str:
+    if row.get("disabled"):
+        return "disabled"
+    after = row.get("next_fetch_after")
+    if after is not None and after > now:
+        return "backing off"
+    return "active" if row.get("configured") else "not configured"
+
+
+def _describe(row: dict[str, Any], now: datetime) -> list[Any]:
+    after = row.get("next_fetch_after")
+    error = row.get("disabled_reason") if row.get("disabled") else row.get("last_error")
+    return [row.get("name") or row["url"], _state_word(row, now), row.get("last_outcome") or "never fetched",
+            row.get("consecutive_failures") or 0, f"{row.get('failure_score') or 0:.1f}",
+            f"{after:%Y-%m-%d %H:%M}" if after is not None and after > now else "",
+            (error or "")[:120]]
+
+
+def list_feeds(cfg: Config) -> int:
+    from seedwatch.report import table
+
+    now = datetime.now(timezone.utc)
+    rows = feed_rows(cfg)
+    table("Feeds", _COLUMNS, [_describe(r, now) for r in rows])
+    disabled = sum(1 for r in rows if r.get("disabled"))
+    print(f"{len(rows)} feeds, {disabled} disabled" + (" (re-enable with: seedwatch feeds enable URL)"
+                                                       if disabled else ""))
+    return 0
+
+
+def set_enabled(cfg: Config, feed: str, enabled: bool) -> int:
+    with _warehouse(cfg).transaction() as con:
+        store.upsert_feeds(con, [{"url": f.url, "name": f.name, "language": f.language}
+                                 for f in cfg.feeds])
+        found = store.set_feed_enabled(con, feed, enabled)
+    if not found:
+        raise FeedCommandError(f"no feed {feed!r} in the warehouse or the config "
+                               "(give its URL or id, see: seedwatch feeds list)")
+    print(f"{'enabled' if enabled else 'disabled'}: {feed}")
+    return 0
+
+
+def feeds_command(cfg: Config, action: str, feed: str | None) -> int:
+    """Entry point of `seedwatch feeds`; returns the exit status (2: a usage mistake)."""
+    if action == "list":
+        return list_feeds(cfg)
+    if not feed:
+        print(f"seedwatch: error: feeds {action}: give the feed's URL or id", file=sys.stderr)
+        return 2
+    try:
+        return set_enabled(cfg, feed, action == "enable")
+    except FeedCommandError as exc:
+        print(f"seedwatch: error: {exc}", file=sys.stderr)
+        return 2
+
