@@ -12,7 +12,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import apprise
 from apprise.decorators import notify
@@ -33,6 +33,9 @@ def _jsonfile(body: str, title: str, notify_type: str, meta: dict, *args, **kwar
         return False
     record = {"at": datetime.now(timezone.utc).isoformat(), "title": title, "body": body,
               "type": str(notify_type)}
+    alert_id = (meta.get("qsd") or {}).get("alert_id")
+    if alert_id:
+        record["alert_id"] = alert_id
     with _write_lock, open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     return True
@@ -79,10 +82,31 @@ def redact(text: str, channel: Channel) -> str:
     return text
 
 
-def send(channel: Channel, title: str, body: str) -> tuple[bool, str]:
+# Where a scheme lets us, the alert id travels with the message so that a receiver can drop
+# a repeat (a resend after a crash between sending and recording): JSON webhooks get an
+# Idempotency-Key header and an "alert_id" field, e-mail an X-Seedwatch-Alert-Id header.
+_ID_PARAMS = {
+    "json": ["+Idempotency-Key={id}", ":alert_id={id}"],
+    "jsons": ["+Idempotency-Key={id}", ":alert_id={id}"],
+    "mailto": ["+X-Seedwatch-Alert-Id={id}"],
+    "mailtos": ["+X-Seedwatch-Alert-Id={id}"],
+    "jsonfile": ["alert_id={id}"],
+}
+
+
+def with_alert_id(url: str, alert_id: str | None) -> str:
+    """The channel URL with the alert id added where its scheme can carry one."""
+    params = _ID_PARAMS.get(urlsplit(url).scheme.lower()) if alert_id else None
+    if not params:
+        return url
+    query = "&".join(p.format(id=quote(alert_id, safe="")) for p in params)
+    return url + ("&" if "?" in url else "?") + query
+
+
+def send(channel: Channel, title: str, body: str, alert_id: str | None = None) -> tuple[bool, str]:
     """Deliver one message; returns success and the channel's answer (redacted)."""
     ap = apprise.Apprise()
-    if not ap.add(channel.url):
+    if not ap.add(with_alert_id(channel.url, alert_id)):
         return False, "apprise cannot use this URL"
     with apprise.LogCapture(level=apprise.logging.INFO, fmt="%(levelname)s %(message)s") as captured:
         ok = ap.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT)

@@ -53,14 +53,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = run_demo(out, port=args.port)
     print_summary(summary)
     from warehouse.db import open_connection
-    from warehouse.store import matches, table_counts
+    from warehouse.stories import list_stories
+    from warehouse.store import table_counts
     con = open_connection(out / "warehouse.duckdb", read_only=True)
     try:
-        rows, counts = matches(con, limit=50), table_counts(con)
+        rows, counts = list_stories(con, limit=50), table_counts(con)
     finally:
         con.close()
-    table("All matched demo articles (warehouse)", ["score", "topic", "outlet", "lang", "title"],
-          [(f"{r['score']:.2f}", r["topic"], r["outlet"], r["language"], r["title"]) for r in rows])
+    table("Stories in the demo news (warehouse: stories, story_articles)",
+          ["first seen", "articles", "score", "outlets", "headline"],
+          [(f"{r['first_seen']:%m-%d %H:%M}", str(r["article_count"]), f"{r['max_score'] or 0:.2f}",
+            ", ".join(r["outlets"] or []), r["headline"]) for r in rows])
     console.print(f"warehouse {out / 'warehouse.duckdb'}: " +
                   ", ".join(f"{k} {v}" for k, v in counts.items()) +
                   f"; alerts delivered to {out / 'alerts.jsonl'}")
@@ -126,7 +129,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from warehouse.export import export_parquet
     cfg = _config(args)
     for table, rows in export_parquet(cfg.resolve(cfg.warehouse.path), Path(args.dir)).items():
-        print(f"{table}: {rows} rows")
+        print(f"{table}: {rows} row{'' if rows == 1 else 's'}")
     return 0
 
 

@@ -1,0 +1,182 @@
+"""SQL of duplicate groups, stories and alert-story links (tables of migration 002).
+
+Everything new is found with anti-joins on ids and candidates with joins on keys, so the
+work of a run grows with its new articles, not with the size of the warehouse.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from warehouse.store import _registered, insert_rows
+
+Con = duckdb.DuckDBPyConnection
+_AT = "coalesce(a.published, a.first_seen)"
+
+
+def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def _probe(values: Iterable[Any], type_: pa.DataType = pa.string()) -> pa.Table:
+    return pa.table({"v": pa.array(list(dict.fromkeys(values)), type=type_)})
+
+
+# --- duplicate groups ------------------------------------------------------------------------
+
+def ungrouped_articles(con: Con, limit: int = 2000) -> list[dict[str, Any]]:
+    """Stored articles not yet given a duplicate group, oldest first."""
+    return _dicts(con.execute(f"""
+        SELECT a.article_id, a.title, a.text, a.content_hash, {_AT} AS "at"
+        FROM articles a WHERE NOT EXISTS (SELECT 1 FROM article_groups g WHERE g.article_id = a.article_id)
+        ORDER BY "at", a.article_id LIMIT {int(limit)}"""))
+
+
+def groups_of_hashes(con: Con, hashes: Iterable[str]) -> dict[str, str]:
+    """content_hash -> duplicate group of an already grouped article with that text."""
+    with _registered(con, "probe", _probe(hashes)):
+        rows = con.execute("""
+            SELECT a.content_hash, min(g.dup_group_id) FROM probe JOIN articles a ON a.content_hash = probe.v
+            JOIN article_groups g USING (article_id) GROUP BY a.content_hash""").fetchall()
+    return dict(rows)
+
+
+def band_candidates(con: Con, keys: Iterable[int], since: datetime
+                    ) -> tuple[dict[int, list[tuple[str, str]]], dict[str, list[int]]]:
+    """Stored articles (seen since `since`) sharing a band key: key -> [(id, group)], and
+    the signatures of those articles."""
+    with _registered(con, "probe", _probe(keys, pa.int64())):
+        rows = con.execute("""
+            SELECT b.band_key, b.article_id, g.dup_group_id, s.signature
+            FROM probe JOIN neardup_bands b ON b.band_key = probe.v
+            JOIN article_groups g ON g.article_id = b.article_id
+            JOIN article_sketches s ON s.article_id = b.article_id
+            WHERE b.seen_at >= ?""", [since]).fetchall()
+    bands: dict[int, list[tuple[str, str]]] = {}
+    sigs: dict[str, list[int]] = {}
+    for key, aid, group, sig in rows:
+        bands.setdefault(key, []).append((aid, group))
+        sigs[aid] = list(sig)
+    return bands, sigs
+
+
+def store_groups(con: Con, groups: Sequence[dict[str, Any]], sketches: Sequence[dict[str, Any]],
+                 now: datetime) -> int:
+    """Group rows, plus signatures and band keys of the articles that have a sketch."""
+    n = insert_rows(con, "article_groups", [{**g, "grouped_at": now} for g in groups],
+                    ("article_id", "dup_group_id", "method", "similarity", "matched_id", "grouped_at"))
+    if sketches:
+        sk = pa.table({"article_id": [s["article_id"] for s in sketches],
+                       "signature": pa.array([list(s["signature"]) for s in sketches], pa.list_(pa.int64())),
+                       "seen_at": [now] * len(sketches)})
+        with _registered(con, "sk", sk):
+            con.execute("INSERT INTO article_sketches SELECT * FROM sk ON CONFLICT DO NOTHING")
+        bands = pa.table({"band_key": pa.array([k for s in sketches for k in s["bands"]], pa.int64()),
+                          "article_id": [s["article_id"] for s in sketches for _ in s["bands"]]})
+        with _registered(con, "bands", bands):
+            con.execute("INSERT INTO neardup_bands SELECT band_key, article_id, ? FROM bands", [now])
+    return n
+
+
+# --- stories ---------------------------------------------------------------------------------
+
+def unstoried_matches(con: Con, limit: int = 2000) -> list[dict[str, Any]]:
+    """Matched (article, topic) pairs of grouped articles not yet in a story, oldest first."""
+    return _dicts(con.execute(f"""
+        SELECT s.article_id, s.topic, max(s.score) AS score, any_value(a.title) AS title,
+               any_value(a.text) AS text, any_value(a.language) AS language,
+               any_value({_AT}) AS "at", any_value(g.dup_group_id) AS dup_group_id
+        FROM scores s JOIN articles a USING (article_id) JOIN article_groups g USING (article_id)
+        WHERE s.decision AND NOT EXISTS (SELECT 1 FROM story_members m
+                                         WHERE m.article_id = s.article_id AND m.topic = s.topic)
+        GROUP BY s.article_id, s.topic ORDER BY "at", s.article_id LIMIT {int(limit)}"""))
+
+
+def open_members(con: Con, topic: str, since: datetime) -> list[dict[str, Any]]:
+    """Members of the topic's stories updated since `since` (the ones new articles may join)."""
+    return _dicts(con.execute("""
+        SELECT m.story_id, m.article_id, m.article_at AS "at", m.language, m.features, g.dup_group_id
+        FROM stories st JOIN story_members m ON m.story_id = st.story_id
+        LEFT JOIN article_groups g ON g.article_id = m.article_id
+        WHERE st.topic = ? AND st.last_updated >= ?""", [topic, since]))
+
+
+def add_members(con: Con, rows: Sequence[dict[str, Any]], now: datetime) -> int:
+    """Store placements (article_id, topic, story_id, joined_by, similarity, article_at,
+    language, features) and create or refresh their stories."""
+    if not rows:
+        return 0
+    n = insert_rows(con, "story_members", [{**r, "joined_at": now} for r in rows],
+                    ("article_id", "topic", "story_id", "joined_by", "similarity", "article_at",
+                     "language", "features", "joined_at"))
+    refresh_stories(con, {r["story_id"] for r in rows}, now)
+    return n
+
+
+def refresh_stories(con: Con, story_ids: Iterable[str], now: datetime) -> None:
+    """Recompute times, headline, outlets, count and best score of these stories from members."""
+    with _registered(con, "probe", _probe(story_ids)):
+        con.execute("""
+            INSERT INTO stories (story_id, topic, first_seen, last_updated, headline,
+                                 headline_article_id, outlets, article_count, max_score, created_at, updated_at)
+            SELECT m.story_id, any_value(m.topic), min(m.article_at), max(m.article_at),
+                   arg_max(a.title, (sc.score, -epoch(m.article_at))),
+                   arg_max(m.article_id, (sc.score, -epoch(m.article_at))),
+                   list_sort(list_distinct(list(o.outlet))), count(*), max(sc.score), $now, $now
+            FROM probe JOIN story_members m ON m.story_id = probe.v
+            JOIN articles a ON a.article_id = m.article_id
+            LEFT JOIN article_outlets o ON o.article_id = m.article_id
+            LEFT JOIN (SELECT article_id, topic, max(score) AS score FROM scores GROUP BY ALL) sc
+                   ON sc.article_id = m.article_id AND sc.topic = m.topic
+            GROUP BY m.story_id
+            ON CONFLICT (story_id) DO UPDATE SET first_seen = excluded.first_seen,
+                last_updated = excluded.last_updated, headline = excluded.headline,
+                headline_article_id = excluded.headline_article_id, outlets = excluded.outlets,
+                article_count = excluded.article_count, max_score = excluded.max_score,
+                updated_at = excluded.updated_at""", {"now": now})
+
+
+def story_details(con: Con, story_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Stories with their articles (time order) and the explanation of the best-scoring one."""
+    ids = list(dict.fromkeys(story_ids))
+    if not ids:
+        return []
+    with _registered(con, "probe", _probe(ids)):
+        stories = _dicts(con.execute("""
+            SELECT st.*, (SELECT explanation FROM scores s WHERE s.article_id = st.headline_article_id
+                          AND s.topic = st.topic ORDER BY s.scored_at DESC LIMIT 1) AS explanation
+            FROM stories st JOIN probe ON st.story_id = probe.v ORDER BY st.first_seen, st.story_id"""))
+        arts = _dicts(con.execute("""
+            SELECT sa.story_id, sa.article_id, sa.title, sa.outlet, sa.article_at, sa.canonical_url,
+                   sa.language, sa.score FROM story_articles sa JOIN probe ON sa.story_id = probe.v
+            ORDER BY sa.article_at, sa.article_id"""))
+    for st in stories:
+        st["explanation"] = json.loads(st["explanation"]) if isinstance(st["explanation"], str) else st["explanation"]
+        st["articles"] = [a for a in arts if a["story_id"] == st["story_id"]]
+    return stories
+
+
+def stories_without_alert(con: Con, channel: str, topic: str, kinds: Sequence[str],
+                          since: datetime) -> list[str]:
+    """Stories of the topic created since `since` that no alert of these kinds to this
+    channel covers yet, oldest first."""
+    marks = ", ".join("?" for _ in kinds)
+    rows = con.execute(f"""
+        SELECT st.story_id FROM stories st WHERE st.topic = ? AND st.created_at >= ?
+          AND NOT EXISTS (SELECT 1 FROM alert_stories l JOIN alerts al USING (alert_id)
+                          WHERE l.story_id = st.story_id AND al.channel = ?
+                            AND al.subject_kind IN ({marks}))
+        ORDER BY st.first_seen, st.story_id""", [topic, since, channel, *kinds]).fetchall()
+    return [r[0] for r in rows]
+
+
+def list_stories(con: Con, limit: int = 100) -> list[dict[str, Any]]:
+    """Stories, newest activity first (for `seedwatch demo` and reports)."""
+    return _dicts(con.execute(f"""
+        SELECT story_id, topic, headline, first_seen, last_updated, outlets, article_count, max_score
+        FROM stories ORDER BY first_seen, story_id LIMIT {int(limit)}"""))
