@@ -85,10 +85,12 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int | None = None) -> list[i
     """Apply each pending migration once, in order, each in its own transaction."""
     con.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
         version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)""")
-    current = schema_version(con)
+    # Pending = not recorded yet (not merely above the highest recorded version), so a migration
+    # merged after a later-numbered one is still applied to warehouses already past it.
+    done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
     for version, name, sql in migrations():
-        if version <= current or (target is not None and version > target):
+        if version in done or (target is not None and version > target):
             continue
         con.execute("BEGIN")
         try:
