@@ -2,11 +2,17 @@
 function of `seedwatch.pipeline`, which holds the logic and is tested without Prefect."""
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Any, Iterator
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
+from extractors.pool import shutdown as shutdown_pool
+from flows.runners import extractor_for
 from seedwatch import pipeline
 from seedwatch.config import Config, load_config
 from seedwatch.pipeline import RunSummary
@@ -30,10 +36,17 @@ def store_entries(cfg: Config, polls: list, run_id: str) -> list:
     return pipeline.store_polls(pipeline.warehouse_for(cfg), polls, run_id)
 
 
-@task(name="process-batch", **_task)
-def process_batch(cfg: Config, pending: list[dict], run_id: str) -> pipeline.BatchResult:
-    wh = pipeline.warehouse_for(cfg)
-    return pipeline.process_batch(wh, cfg, pipeline.load_detectors(cfg), pending, run_id)
+@task(name="fetch-pages", **_task)
+def fetch_pages(cfg: Config, pending: list[dict]) -> dict:
+    return pipeline.fetch_batch(cfg, pending)
+
+
+@task(name="store-batch", **_task)
+def store_batch(cfg: Config, pending: list[dict], pages: dict, extracted: dict,
+                run_id: str) -> pipeline.BatchResult:
+    articles, log = pipeline.assemble_articles(cfg, pending, pages, extracted, run_id)
+    return pipeline.store_batch(pipeline.warehouse_for(cfg), pipeline.load_detectors(cfg),
+                                articles, log)
 
 
 @task(name="alerts", **_task)
@@ -43,41 +56,87 @@ def send_alerts(cfg: Config, matches: list[dict], outlets: dict[str, str]):
     return pipeline.deliver(wh, cfg)
 
 
+@contextmanager
+def timed(summary: RunSummary, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        spent = time.perf_counter() - started
+        summary.stage_seconds[stage] = round(summary.stage_seconds.get(stage, 0.0) + spent, 3)
+
+
 def run_cycle(cfg: Config) -> RunSummary:
     """One cycle: feeds, then pending entries in batches, then alerts. Called inside the flow."""
     log = get_run_logger()
     wh = pipeline.warehouse_for(cfg)
     summary = RunSummary(pipeline.new_run_id(), datetime.now(timezone.utc))
     pipeline.load_detectors(cfg)  # fail early on a broken topic file
-    states = register_feeds(cfg, summary.run_id)
-    polls = poll_feeds(cfg, states)
-    summary.feeds = store_entries(cfg, polls, summary.run_id)
-    summary.new_entries = sum(f.new_entries for f in summary.feeds)
-    log.info("feeds: %d polled %s, %d new entries", len(summary.feeds), summary.counts(),
-             summary.new_entries)
-    while pending := pipeline.next_pending(wh, cfg.fetch.batch_size):
-        batch = process_batch(cfg, pending, summary.run_id)
+    # Extraction workers (or the Dask client) start here, while the feeds are polled.
+    with extractor_for(cfg) as extractor:
+        with timed(summary, "feeds"):
+            states = register_feeds(cfg, summary.run_id)
+            polls = poll_feeds(cfg, states)
+            summary.feeds = store_entries(cfg, polls, summary.run_id)
+        summary.new_entries = sum(f.new_entries for f in summary.feeds)
+        log.info("feeds: %d polled %s, %d new entries", len(summary.feeds), summary.counts(),
+                 summary.new_entries)
+        with timed(summary, "pages"):
+            process_pending(cfg, wh, extractor, summary)
+    summary.new_matches = len(summary.matches)
+    outlets = {s["feed_id"]: s.get("name") or s["url"] for s in states}
+    with timed(summary, "alerts"):
+        report = send_alerts(cfg, summary.matches, outlets)
+    summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
+    summary.alert_errors = report.errors
+    with timed(summary, "finish"):
+        pipeline.finish(wh, cfg, summary)
+    log.info("run %s: %d new articles, %d matches, %d alerts sent, %d failed (stages: %s)",
+             summary.run_id, summary.new_articles, summary.new_matches, report.sent, report.failed,
+             summary.stage_seconds)
+    return summary
+
+
+def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary) -> None:
+    """Pending entries in batches of `[fetch] batch_size`, as a pipeline two batches deep:
+    while the workers extract batch N, this process stores batch N-1 and fetches batch N+1,
+    then queues N+1 behind N, so the workers never wait for fetching or storing. Each batch
+    is still stored in one transaction, in order; at most two batches of pages are held."""
+    log = get_run_logger()
+
+    def start(after: Any) -> tuple | None:
+        with timed(summary, "next_pending"):
+            pending = pipeline.next_pending(wh, cfg.fetch.batch_size, after)
+        if not pending:
+            return None
+        with timed(summary, "fetch_pages"):
+            pages = fetch_pages(cfg, quote(pending))
+        links, todo = pipeline.pages_to_extract(pages)
+        return pending, pages, links, extractor.submit(todo)
+
+    current = start(None)
+    while current is not None:
+        pending, pages, links, handle = current
+        current = start(pipeline.pending_cursor(pending))  # overlaps this batch's extraction
+        with timed(summary, "extract_wait"):
+            extracted = dict(zip(links, extractor.result(handle)))
+        with timed(summary, "store"):  # overlaps the next batch's extraction
+            batch = store_batch(cfg, quote(pending), quote(pages), quote(extracted), summary.run_id)
         summary.new_articles += batch.articles
         summary.pages_fetched += batch.pages_fetched
         summary.pages_failed += batch.pages_failed
         summary.matches += batch.matches
         log.info("articles: %d stored (%d pages, %d page failures), %d matches so far",
                  summary.new_articles, summary.pages_fetched, summary.pages_failed, len(summary.matches))
-        if batch.articles == 0:
-            break  # nothing could be stored: leave the rest to the next run
-    summary.new_matches = len(summary.matches)
-    outlets = {s["feed_id"]: s.get("name") or s["url"] for s in states}
-    report = send_alerts(cfg, summary.matches, outlets)
-    summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
-    summary.alert_errors = report.errors
-    pipeline.finish(wh, cfg, summary)
-    log.info("run %s: %d new articles, %d matches, %d alerts sent, %d failed", summary.run_id,
-             summary.new_articles, summary.new_matches, report.sent, report.failed)
-    return summary
 
 
 @flow(name="seedwatch-monitor", log_prints=True)
 def monitor(config_path: str = "seedwatch.toml") -> dict:
     """Fetch the configured feeds, store new articles with their scores, and alert on matches."""
-    summary = run_cycle(load_config(config_path))
+    try:
+        summary = run_cycle(load_config(config_path))
+    finally:
+        # Worker processes are not left idle between runs: a served flow run is itself a child
+        # process, and multiprocessing would wait for the pool's workers before it could exit.
+        shutdown_pool()
     return summary.as_dict()

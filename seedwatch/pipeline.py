@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from alerts.channels import Channel
-from alerts.outbox import DeliveryReport, deliver_due, plan_article_alerts
+from alerts.outbox import DeliveryReport, deliver_due, queue_story_alerts
 from extractors.assemble import build_article
 from extractors.feeds import FeedEntry
 from extractors.polling import FeedPoll, fetch_pages, poll_feeds
@@ -23,7 +23,7 @@ from extractors.pool import extract_pages
 from seedwatch.config import Config
 from warehouse import outbox, store
 from warehouse.db import Warehouse
-from warehouse.snapshot import refresh_snapshot
+from warehouse.snapshot import refresh_snapshot, snapshot_path
 
 
 @dataclass
@@ -51,6 +51,8 @@ class RunSummary:
     alerts_sent: int = 0
     alerts_failed: int = 0
     alert_errors: list[str] = field(default_factory=list)
+    # Wall seconds per stage (feeds, fetch_pages, extract_wait, store, alerts, finish).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         by: dict[str, int] = {}
@@ -154,16 +156,12 @@ def store_polls(wh: Warehouse, polls: list[FeedPoll], run_id: str) -> list[FeedL
         if p.state is not None:
             states.append(p.state)
         entries += [_entry_row(p, e, run_id, now) for e in p.entries]
-    lines = []
     with wh.transaction() as con:
         store.log_fetches(con, fetches)
         store.update_feed_states(con, states)
-        for p in polls:
-            rows = [r for r in entries if r["feed_id"] == p.feed_id]
-            added = store.insert_entries(con, rows)
-            lines.append(FeedLine(p.name or p.url, p.url, p.outcome, p.reason or p.warning,
-                                  len(p.entries), added))
-    return lines
+        added = store.insert_entries_by_feed(con, entries)  # one statement for all feeds
+    return [FeedLine(p.name or p.url, p.url, p.outcome, p.reason or p.warning, len(p.entries),
+                     added.get(p.feed_id, 0)) for p in polls]
 
 
 # --- stage 2: pages, articles, scores ------------------------------------------------------
@@ -176,9 +174,16 @@ class BatchResult:
     matches: list[dict[str, Any]] = field(default_factory=list)
 
 
-def next_pending(wh: Warehouse, limit: int) -> list[dict[str, Any]]:
+def next_pending(wh: Warehouse, limit: int, after: tuple[Any, str] | None = None
+                 ) -> list[dict[str, Any]]:
+    """Up to `limit` pending entries; with `after`, those after that (first_seen, entry_id)."""
     with wh.connect() as con:
-        return store.pending_entries(con, limit)
+        return store.pending_entries(con, limit, after)
+
+
+def pending_cursor(pending: list[dict[str, Any]]) -> tuple[Any, str] | None:
+    """The `after` argument of `next_pending` for the batch following `pending`."""
+    return (pending[-1]["first_seen"], pending[-1]["entry_id"]) if pending else None
 
 
 def _as_entry(row: dict[str, Any]) -> FeedEntry:
@@ -186,15 +191,31 @@ def _as_entry(row: dict[str, Any]) -> FeedEntry:
                      row["summary"] or "", row["content"] or "", row["published"], row["language"])
 
 
+def fetch_batch(cfg: Config, pending: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pages of the pending entries that have a link, by link."""
+    links = list(dict.fromkeys(r["link"] for r in pending if r["canonical_url"]))
+    return {res.url: res for res in fetch_pages(cfg.fetch, links)}
+
+
+def pages_to_extract(pages: dict[str, Any]) -> tuple[list[str], list[tuple[bytes, str | None]]]:
+    """(links, (html, final URL) pairs) of the pages fetched fine, for the extractor."""
+    ok = [(link, res) for link, res in pages.items() if res.outcome == "ok"]
+    return [link for link, _ in ok], [(res.content or b"", res.final_url) for _, res in ok]
+
+
 def build_articles(cfg: Config, pending: list[dict[str, Any]], run_id: str
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Fetch and extract the pages of pending entries; (article rows, page fetch-log rows)."""
-    linked = [r for r in pending if r["canonical_url"]]
-    pages = {res.url: res for res in fetch_pages(cfg.fetch, [r["link"] for r in linked])}
-    ok = [(r["link"], pages[r["link"]]) for r in linked if pages[r["link"]].outcome == "ok"]
-    extracted = dict(zip([u for u, _ in ok],
-                         extract_pages([(res.content or b"", res.final_url) for _, res in ok],
-                                       cfg.extract.workers)))
+    pages = fetch_batch(cfg, pending)
+    links, todo = pages_to_extract(pages)
+    extracted = dict(zip(links, extract_pages(todo, cfg.extract.workers)))
+    return assemble_articles(cfg, pending, pages, extracted, run_id)
+
+
+def assemble_articles(cfg: Config, pending: list[dict[str, Any]], pages: dict[str, Any],
+                      extracted: dict[str, dict[str, Any]], run_id: str
+                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Article rows and page fetch-log rows from fetched pages and their extraction, by link."""
     now = datetime.now(timezone.utc)
     articles, log = [], []
     for row in pending:
@@ -227,6 +248,13 @@ def process_batch(wh: Warehouse, cfg: Config, detectors: list[TopicDetector],
                   pending: list[dict[str, Any]], run_id: str) -> BatchResult:
     """Pages → articles → scores for one batch, stored in one transaction."""
     articles, log = build_articles(cfg, pending, run_id)
+    return store_batch(wh, detectors, articles, log)
+
+
+def store_batch(wh: Warehouse, detectors: list[TopicDetector], articles: list[dict[str, Any]],
+                log: list[dict[str, Any]]) -> BatchResult:
+    """Score a batch of built articles and store articles, scores and page log in one
+    transaction (which also takes the entries off the pending queue)."""
     scores = score_articles(detectors, articles)
     with wh.transaction() as con:
         store.log_fetches(con, log)
@@ -244,19 +272,19 @@ def channels_of(cfg: Config) -> list[Channel]:
     return [Channel(a.url, a.mode, a.name) for a in cfg.alerts]
 
 
-def queue_alerts(wh: Warehouse, cfg: Config, matches: list[dict[str, Any]],
-                 outlets: dict[str, str]) -> int:
-    channels = channels_of(cfg)
-    if not channels or not matches:
-        return 0
-    now = datetime.now(timezone.utc)
-    rows = []
-    for topic in sorted({m["topic"] for m in matches}):
-        arts = [{**m, "outlet": outlets.get(m["feed_id"])} for m in matches if m["topic"] == topic]
-        arts = [{**a, "article_id": a["article_id"]} for a in arts]
-        rows += plan_article_alerts(channels, topic, arts, now)
-    with wh.transaction() as con:
-        return outbox.enqueue(con, rows)
+def update_stories(wh: Warehouse, cfg: Config) -> Any:
+    """Duplicate groups for new articles, then new matches into stories (seedwatch.grouping)."""
+    from seedwatch.grouping import lexicons_of, update_stories as group_and_place
+    return group_and_place(wh, lexicons_of(load_detectors(cfg)))
+
+
+def queue_alerts(wh: Warehouse, cfg: Config, matches: list[dict[str, Any]] | None = None,
+                 outlets: dict[str, str] | None = None) -> int:
+    """Group stored articles into stories, then queue one alert per new story and channel
+    (digests for hourly/daily channels). Works from the warehouse, not from `matches`, so
+    matches stored by a run that died are alerted too; kept for the callers' signature."""
+    update_stories(wh, cfg)
+    return queue_story_alerts(wh, channels_of(cfg), [td.name for td in load_detectors(cfg)])
 
 
 def deliver(wh: Warehouse, cfg: Config) -> DeliveryReport:
@@ -269,6 +297,14 @@ def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
     brief["feeds"] = summary.counts()
     with wh.transaction() as con:
         store.finish_run(con, summary.run_id, brief)
-    if cfg.warehouse.snapshot:
+    if cfg.warehouse.snapshot and (changed_anything(summary) or not snapshot_path(wh.path).exists()):
         with wh.connect() as con:
             refresh_snapshot(con, wh.path)
+
+
+def changed_anything(summary: RunSummary) -> bool:
+    """Whether a run stored something readers look for: entries, articles, alerts, or a feed
+    failure. A run where every feed was unchanged (304) is not worth a snapshot: the copy costs
+    time in proportion to the whole warehouse, and only fetch times and the run row differ."""
+    return bool(summary.new_entries or summary.new_articles or summary.alerts_sent
+                or summary.alerts_failed or any(f.outcome == "failed" for f in summary.feeds))

@@ -28,6 +28,7 @@ FETCH_COLUMNS = (
     "run_id", "kind", "url", "feed_id", "status", "outcome", "error_class", "error", "bytes",
     "duration_ms", "fetched_at",
 )
+PENDING_COLUMNS = ENTRY_COLUMNS + ("article_url",)
 SCORE_COLUMNS = (
     "article_id", "topic", "score", "decision", "explanation", "detector_version", "scored_at",
 )
@@ -141,10 +142,31 @@ def entry_key(feed_id: str, guid: str | None, link: str | None, title: str | Non
 
 
 def insert_entries(con: Con, rows: Sequence[dict[str, Any]]) -> int:
+    return sum(insert_entries_by_feed(con, rows).values())
+
+
+def insert_entries_by_feed(con: Con, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Store entries (known ones are skipped) in one statement, and queue the new ones whose
+    article is not stored yet in `pending`; returns the number of new entries per feed_id."""
     rows = [{**r, "entry_id": r.get("entry_id") or entry_key(r["feed_id"], r.get("guid"),
                                                              r.get("link"), r.get("title"))}
             for r in rows]
-    return insert_rows(con, "entries", rows, ENTRY_COLUMNS)
+    if not rows:
+        return {}
+    cols = ", ".join(ENTRY_COLUMNS)
+    with _registered(con, "batch", _arrow(rows, ENTRY_COLUMNS)):
+        new = con.execute(f"INSERT INTO entries ({cols}) SELECT {cols} FROM batch "
+                          "ON CONFLICT DO NOTHING RETURNING entry_id, feed_id").fetchall()
+    by_feed: dict[str, int] = {}
+    for _, feed_id in new:
+        by_feed[feed_id] = by_feed.get(feed_id, 0) + 1
+    new_ids = {entry_id for entry_id, _ in new}
+    queue = {r["entry_id"]: {**r, "article_url": article_url_of_entry(r["entry_id"], r.get("canonical_url"))}
+             for r in rows if r["entry_id"] in new_ids}
+    known = known_articles(con, [q["article_url"] for q in queue.values()])
+    insert_rows(con, "pending", [q for q in queue.values() if q["article_url"] not in known],
+                PENDING_COLUMNS)
+    return by_feed
 
 
 def article_url_of_entry(entry_id: str, canonical_url: str | None) -> str:
@@ -152,17 +174,20 @@ def article_url_of_entry(entry_id: str, canonical_url: str | None) -> str:
     return canonical_url or f"urn:seedwatch:entry:{entry_id}"
 
 
-def pending_entries(con: Con, limit: int) -> list[dict[str, Any]]:
-    """Entries whose article is not stored yet (new ones, or left over by a crashed run),
-    one per article key, oldest first."""
+def pending_entries(con: Con, limit: int, after: tuple[Any, str] | None = None) -> list[dict[str, Any]]:
+    """Entries whose article is not stored yet (new ones, or left over by a crashed run), one
+    per article key, oldest first: read from the `pending` queue, so the cost follows the
+    queue, not the warehouse. `after` = (first_seen, entry_id) of the last entry taken:
+    continue after it (the next batch, while the previous one is not stored yet)."""
+    where, params = "", []
+    if after is not None:
+        where = "AND (first_seen > ? OR (first_seen = ? AND entry_id > ?))"
+        params = [after[0], after[0], after[1]]
     cur = con.execute(f"""
         SELECT * EXCLUDE (rn) FROM (
-            SELECT e.*, coalesce(e.canonical_url, 'urn:seedwatch:entry:' || e.entry_id) AS article_url,
-                   row_number() OVER (PARTITION BY article_url ORDER BY e.first_seen, e.entry_id) AS rn
-            FROM entries e
-            WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.canonical_url =
-                              coalesce(e.canonical_url, 'urn:seedwatch:entry:' || e.entry_id))
-        ) WHERE rn = 1 ORDER BY first_seen, entry_id LIMIT {int(limit)}""")
+            SELECT p.*, row_number() OVER (PARTITION BY article_url ORDER BY first_seen, entry_id) AS rn
+            FROM pending p
+        ) WHERE rn = 1 {where} ORDER BY first_seen, entry_id LIMIT {int(limit)}""", params)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
@@ -178,8 +203,13 @@ def article_key(canonical: str) -> str:
 
 
 def insert_articles(con: Con, rows: Sequence[dict[str, Any]]) -> int:
+    """Store articles (known ones are skipped) and take their entries off the `pending` queue."""
     rows = [{**r, "article_id": r.get("article_id") or article_key(r["canonical_url"])} for r in rows]
-    return insert_rows(con, "articles", rows, ARTICLE_COLUMNS)
+    added = insert_rows(con, "articles", rows, ARTICLE_COLUMNS)
+    if rows:
+        with _registered(con, "done", pa.table({"v": [r["canonical_url"] for r in rows]})):
+            con.execute("DELETE FROM pending WHERE article_url IN (SELECT v FROM done)")
+    return added
 
 
 def insert_scores(con: Con, rows: Sequence[dict[str, Any]]) -> int:

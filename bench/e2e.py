@@ -1,0 +1,87 @@
+"""End-to-end phase, run in its own process: `python -m bench.e2e SPEC.json` prints a JSON result.
+
+The spec names a config file (the corpus feeds) and a warm-up config. Steps:
+
+1. warm-up run of the flow on a config whose one feed is missing: starts Prefect (the
+   ephemeral API, or the client of a running server) and imports everything, no pages;
+2. the measured run: every feed new, every page fetched, extracted, scored and stored;
+3. the same feeds again: every feed answers 304 (the unchanged poll).
+
+Peak memory is this process plus its children (extraction workers), from getrusage.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+
+def peak_rss_mb() -> dict[str, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"self_mb": round(own, 1), "children_mb": round(kids, 1)}
+
+
+def _cpu() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def _run(mode: str, config: str) -> dict[str, Any]:
+    from flows.monitor import monitor
+    return monitor(config_path=config)
+
+
+def main() -> None:
+    spec = json.loads(open(sys.argv[1], encoding="utf-8").read())
+    mode = spec.get("mode", "flow")
+    out: dict[str, Any] = {"mode": mode}
+    t = time.perf_counter()
+    _run(mode, spec["warmup_config"])
+    out["warmup_seconds"] = round(time.perf_counter() - t, 2)
+
+    c0 = _cpu()
+    t = time.perf_counter()
+    first = _run(mode, spec["config"])
+    out["run_seconds"] = round(time.perf_counter() - t, 2)
+    c1 = _cpu()
+    out["run"] = {k: first.get(k) for k in ("new_entries", "pages_fetched", "pages_failed",
+                                            "new_articles", "new_matches", "alerts_sent")}
+    out["run"]["feeds"] = _counts(first)
+    out["run"]["stage_seconds"] = first.get("stage_seconds")
+
+    polls = []
+    for _ in range(spec.get("poll_runs", 1)):
+        t = time.perf_counter()
+        again = _run(mode, spec["config"])
+        polls.append(round(time.perf_counter() - t, 2))
+    out["poll_seconds"] = polls
+    out["poll"] = {"feeds": _counts(again), "new_articles": again.get("new_articles"),
+                   "stage_seconds": again.get("stage_seconds")}
+
+    from extractors.pool import shutdown
+    shutdown()
+    # Workers are children of the forkserver process, not of this one: their CPU time and
+    # peak RSS reach RUSAGE_CHILDREN once the forkserver has reaped them and been reaped.
+    import multiprocessing.forkserver as fs
+    fs._forkserver._stop()
+    c2 = _cpu()
+    out["cpu_seconds"] = {"flow_process": round(c1[0] - c0[0], 2),
+                          # all extraction happens in the measured run (the polls find no pages)
+                          "extraction_workers": round(c2[1] - c0[1], 2)}
+    out["memory"] = peak_rss_mb()
+    print(json.dumps(out, default=str))
+
+
+def _counts(summary: dict[str, Any]) -> dict[str, int]:
+    by: dict[str, int] = {}
+    for f in summary.get("feeds") or []:
+        by[f["outcome"]] = by.get(f["outcome"], 0) + 1
+    return by
+
+
+if __name__ == "__main__":
+    main()
