@@ -1,7 +1,7 @@
 """Near-duplicate texts: MinHash over word shingles, with LSH bands to find candidates.
 
 Each article's text becomes a set of word 3-shingles; a MinHash signature of NUM_PERM values
-estimates the Jaccard similarity of two such sets (the share of equal positions). The
+(one-permutation hashing, see `signature`) estimates the Jaccard similarity of two such sets (the share of equal positions). The
 signature is cut into BANDS bands of ROWS values; articles sharing any band key are
 candidates, and a candidate counts as a near-duplicate when the estimated Jaccard similarity
 reaches THRESHOLD. With 20 bands of 3 rows a pair at similarity s becomes a candidate with
@@ -17,7 +17,6 @@ articles is a join on band keys, not a scan over stored texts.
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 import struct
 import unicodedata
@@ -31,10 +30,10 @@ ROWS = NUM_PERM // BANDS
 THRESHOLD = 0.5           # estimated Jaccard of 3-shingle sets; see the module docstring
 MIN_SHINGLES = 12         # shorter texts (titles, one-line summaries) are not compared
 
-_PRIME = (1 << 61) - 1
-_MASK64 = (1 << 64) - 1
-_rng = random.Random(20251224)  # fixed: signatures must be the same in every process
-_PERMS = [(_rng.randrange(1, _PRIME), _rng.randrange(0, _PRIME)) for _ in range(NUM_PERM)]
+# Signature values: 56 bits of the shingle hash, plus the densification offset above them
+# (under 2**62 in all, so they fit the warehouse's signed 64-bit integers).
+_VALUE_BITS = 56
+_VALUE_MASK = (1 << _VALUE_BITS) - 1
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Wire-update markers and datelines change between versions of the same story.
 _MARKER = re.compile(r"\((?:lead|\d+(?:st|nd|rd|th) ld|update\d*|종합\d*보?|\d+보)\)", re.I)
@@ -59,11 +58,29 @@ def shingles(text: str, k: int = SHINGLE_WORDS) -> set[int]:
 
 
 def signature(shingle_set: Iterable[int]) -> list[int]:
-    """MinHash signature: for each of NUM_PERM universal hash functions, the minimum value."""
-    hs = [h % _PRIME for h in shingle_set]
-    if not hs:
+    """MinHash signature by one-permutation hashing (Li, Owen and Zhang, 2012).
+
+    Each shingle hash falls in one of NUM_PERM bins (its low bits) and each bin keeps the
+    smallest remaining value, so a text costs one pass over its shingles instead of NUM_PERM.
+    Empty bins (short texts) borrow the next filled bin to the right, offset by the distance
+    (rotation densification, Shrivastava and Li, 2014), so two signatures still agree on a
+    position with probability close to the Jaccard similarity of the sets.
+    """
+    bins: list[int | None] = [None] * NUM_PERM
+    for h in shingle_set:
+        b, v = h % NUM_PERM, (h // NUM_PERM) & _VALUE_MASK
+        cur = bins[b]
+        if cur is None or v < cur:
+            bins[b] = v
+    if all(v is None for v in bins):
         return []
-    return [min((a * h + b) % _PRIME for h in hs) for a, b in _PERMS]
+    out = []
+    for i in range(NUM_PERM):
+        step = 0
+        while bins[(i + step) % NUM_PERM] is None:
+            step += 1
+        out.append(bins[(i + step) % NUM_PERM] + (step << _VALUE_BITS))
+    return out
 
 
 def band_keys(sig: Sequence[int]) -> list[int]:

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from extractors.urls import UnsafeURL, check_address
+from extractors.urls import UnsafeURL, check_address, check_scheme
 from seedwatch.config import FetchConfig
 
 TEMPORARY, PERMANENT, SKIP = "temporary", "permanent", "skip"
@@ -152,6 +152,7 @@ class Fetcher:
         self.cfg = cfg
         self._global = asyncio.Semaphore(cfg.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(cfg.per_host))
+        self._host_checks: dict[str, str] = {}  # host -> "" (safe) or why it is refused
         timeout = httpx.Timeout(cfg.read_timeout_seconds, connect=cfg.connect_timeout_seconds)
         limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
         headers = {"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"}
@@ -197,6 +198,24 @@ class Fetcher:
             return retry_after if retry_after <= self.cfg.max_retry_after_seconds else None
         return self.cfg.backoff_seconds * (2 ** attempt) * (0.5 + random.random())
 
+    async def _check(self, url: str, allow_private: bool) -> None:
+        """Scheme check inline; the private-address check resolves each host once per Fetcher
+        (in a thread, since name resolution blocks), then answers from the cache."""
+        check_scheme(url)
+        if allow_private:
+            return
+        host = (urlsplit(url).hostname or "").lower()
+        verdict = self._host_checks.get(host)
+        if verdict is None:
+            try:
+                await asyncio.to_thread(check_address, url, False)
+                verdict = ""
+            except UnsafeURL as exc:
+                verdict = str(exc)
+            self._host_checks[host] = verdict
+        if verdict:
+            raise UnsafeURL(verdict)
+
     async def _fetch_once(self, req: FetchRequest) -> FetchResult:
         url = req.url
         headers = {}
@@ -206,7 +225,7 @@ class Fetcher:
             headers["If-Modified-Since"] = req.last_modified
         for hop in range(self.cfg.max_redirects + 1):
             allow = self.cfg.allow_private_addresses or (req.trusted and hop == 0)
-            await asyncio.to_thread(check_address, url, allow)
+            await self._check(url, allow)
             async with self._client.stream("GET", url, headers=headers) as resp:
                 if resp.status_code in _REDIRECTS:
                     location = resp.headers.get("location")
