@@ -14,7 +14,7 @@ from pathlib import Path
 from detection.errors import TopicError
 
 GROUPS = ("actor_north", "actor_south", "joint", "joint_weak", "event", "context", "conflict",
-          "ignore")
+          "third_party", "ignore")
 
 # Zero-width markers placed in trie keys; rendered as look-arounds when the trie is compiled.
 _LATIN_START = "\x01"   # form must not be preceded by a Latin letter/digit

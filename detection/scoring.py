@@ -25,13 +25,18 @@ from detection.profile import Profile, build_profile, concept_tf, concept_vector
 from detection.text import Analysis, analyse
 from detection.topic import Topic
 
-DETECTOR_VERSION = "concept-gate-1.0"
+DETECTOR_VERSION = "concept-gate-1.1"
 
 AMOUNT_SCALE = 12.0
 FOCUS_SATURATION = 0.25
 SIMILARITY_SATURATION = 0.6
 PART_WEIGHTS = {"amount": 0.5, "focus": 0.25, "similarity": 0.25}
 SECOND_EVENT_SHARE = 0.5
+# A sentence naming both Koreas and an event, but also a third state (the US, China, Japan,
+# Russia, the UN) and no joint form ("inter-Korean", "the two Koreas"), may describe an
+# event between the South and that third party about the North ("Seoul and Washington held
+# talks on deterring the North"): CAMEO would code the pair differently. It counts less.
+THIRD_PARTY_SHARE = 0.4
 
 
 @dataclass
@@ -107,6 +112,9 @@ class Detector:
             pair = gate["joint"] in groups or (gate["north"] in groups and gate["south"] in groups)
             pair = pair or (doc_has_pair and gate["joint_weak"] in groups)
             strength = self._event_strength(seg.concepts) if pair else 0.0
+            if strength and gate["joint"] not in groups and any(
+                    gate.get("third_party") in roles[c] for c in seg.concepts):
+                strength *= THIRD_PARTY_SHARE
             if not pair:
                 # A concept that implies both Koreas (family reunions, Kaesong) supplies the
                 # pair, but then the event must come from another concept: "금강산" alone

@@ -14,7 +14,8 @@ from detection.errors import TopicError
 from detection.lexicon import GROUPS, Lexicon, load_lexicon
 
 DEFAULT_GATE = {"north": "actor_north", "south": "actor_south", "joint": "joint",
-                "joint_weak": "joint_weak", "event": "event", "conflict": "conflict"}
+                "joint_weak": "joint_weak", "event": "event", "conflict": "conflict",
+                "third_party": "third_party"}
 
 
 @dataclass
