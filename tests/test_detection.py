@@ -279,3 +279,18 @@ def test_evaluate_file_rejects_bad_lines(tmp_path):
     with pytest.raises(EvaluationDataError, match="not found"):
         evaluate_file(tmp_path / "none.jsonl", topics_dir=SEEDS)
     assert math.isfinite(detection_cost(0.2, 0.001))
+
+
+def test_event_shared_with_a_third_state_counts_less(detector):
+    """Both Koreas and 'talks' in one sentence, but the talks are Seoul–Washington ones."""
+    allies = detector.score(
+        "South Korea, US hold annual security talks in Seoul",
+        "Defense chiefs of South Korea and the United States held annual security consultative "
+        "talks in Seoul, reaffirming their commitment to deter North Korea's nuclear threats and "
+        "discussing the transfer of wartime operational control.")
+    assert not allies.decision
+    brokered = detector.score(
+        "China urges the two Koreas to resume talks",
+        "China's foreign minister urged North and South Korea to resume inter-Korean talks and "
+        "said Beijing would support dialogue between the two Koreas at Panmunjom.")
+    assert brokered.decision and brokered.score > allies.score
