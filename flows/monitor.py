@@ -85,6 +85,7 @@ def run_cycle(cfg: Config) -> RunSummary:
             process_pending(cfg, wh, extractor, summary)
     summary.new_matches = len(summary.matches)
     outlets = {s["feed_id"]: s.get("name") or s["url"] for s in states}
+    pipeline.name_outlets(summary.matches, outlets)
     with timed(summary, "alerts"):
         report = send_alerts(cfg, summary.matches, outlets)
     summary.alerts_sent, summary.alerts_failed = report.sent, report.failed

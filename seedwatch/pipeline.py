@@ -268,6 +268,12 @@ def store_batch(wh: Warehouse, detectors: list[TopicDetector], articles: list[di
 
 # --- stage 3: alerts -----------------------------------------------------------------------
 
+def name_outlets(matches: list[dict[str, Any]], outlets: dict[str, str]) -> None:
+    """Label each match with the name of the feed it came from (the outlet readers know)."""
+    for m in matches:
+        m["outlet"] = outlets.get(m.get("feed_id")) or m.get("site")
+
+
 def channels_of(cfg: Config) -> list[Channel]:
     return [Channel(a.url, a.mode, a.name) for a in cfg.alerts]
 
