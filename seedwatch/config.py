@@ -29,6 +29,8 @@ class WarehouseConfig:
     path: str = "seedwatch.duckdb"
     # A read-only copy refreshed after each run, for SQL sessions while the flow writes.
     snapshot: bool = True
+    # A run that stores nothing new skips the copy, unless the snapshot is older than this.
+    snapshot_max_age_minutes: float = 60.0
     lock_timeout_seconds: float = 60.0
 
 

@@ -303,9 +303,19 @@ def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
     brief["feeds"] = summary.counts()
     with wh.transaction() as con:
         store.finish_run(con, summary.run_id, brief)
-    if cfg.warehouse.snapshot and (changed_anything(summary) or not snapshot_path(wh.path).exists()):
+    if cfg.warehouse.snapshot and (changed_anything(summary) or snapshot_stale(wh, cfg)):
         with wh.connect() as con:
             refresh_snapshot(con, wh.path)
+
+
+def snapshot_stale(wh: Warehouse, cfg: Config) -> bool:
+    """No snapshot yet, or older than `[warehouse] snapshot_max_age_minutes`: quiet runs skip
+    the copy, but feed health (a feed that recovered with a 304) must not lag for ever."""
+    path = snapshot_path(wh.path)
+    if not path.exists():
+        return True
+    age = datetime.now(timezone.utc).timestamp() - path.stat().st_mtime
+    return age > cfg.warehouse.snapshot_max_age_minutes * 60
 
 
 def changed_anything(summary: RunSummary) -> bool:

@@ -94,3 +94,25 @@ def test_pending_entries_are_picked_up_after_a_crash(site, config_for):
     lines, batches, _ = run_once(cfg)
     assert lines[0].outcome == "not_modified"  # the feed gives nothing new...
     assert query(cfg, "SELECT count(*) FROM articles")[0][0] == 3  # ...but nothing was lost
+
+
+def test_quiet_runs_refresh_an_old_snapshot_only(site, config_for):
+    import os
+    import time as _time
+    from warehouse.snapshot import snapshot_path
+
+    cfg = config_for([f"{site.base}/feeds/daily.xml"])
+    run_once(cfg)
+    wh = pipeline.warehouse_for(cfg)
+    quiet = pipeline.RunSummary(pipeline.new_run_id(), pipeline.datetime.now(pipeline.timezone.utc))
+    with wh.transaction() as con:
+        pipeline.store.start_run(con, quiet.run_id)
+    pipeline.finish(wh, cfg, quiet)  # creates the first snapshot
+    snap = snapshot_path(wh.path)
+    first = snap.stat().st_mtime
+    pipeline.finish(wh, cfg, quiet)  # nothing new, snapshot fresh: no copy
+    assert snap.stat().st_mtime == first
+    old = _time.time() - 2 * 3600
+    os.utime(snap, (old, old))
+    pipeline.finish(wh, cfg, quiet)  # nothing new, but the snapshot is two hours old
+    assert snap.stat().st_mtime > old + 3600
