@@ -48,6 +48,17 @@ class Lexicon:
     form_to_concept: dict[str, str]
     pattern: re.Pattern
     ignored: frozenset[str] = frozenset()
+    # Forms matched with their case, on the original text: "US" and "UN" are the United States
+    # and the United Nations, while "us" and "un" are not.
+    cased_pattern: re.Pattern | None = None
+    cased_to_concept: dict[str, str] = field(default_factory=dict)
+
+    def find_cased(self, text: str):
+        """Yield (start, form, concept) for the case-sensitive forms in the original text."""
+        if self.cased_pattern is None:
+            return
+        for m in self.cased_pattern.finditer(text):
+            yield m.start(), m.group(0), self.cased_to_concept[m.group(0)]
 
     def find(self, text_lower: str):
         """Yield (start, surface form, concept name) for every lexicon hit in lowercased text."""
@@ -100,7 +111,8 @@ def _concept_from_table(name: str, table: dict, source: Path) -> Concept:
     group = table.get("group")
     if group not in GROUPS:
         raise TopicError(f"{source}: concept {name} has group {group!r}; expected one of {GROUPS}")
-    forms = tuple(table.get("en", [])) + tuple(table.get("ko", [])) + tuple(table.get("ko_word", []))
+    forms = (tuple(table.get("en", [])) + tuple(table.get("ko", [])) + tuple(table.get("ko_word", []))
+             + tuple(table.get("cased", [])))
     if not forms:
         raise TopicError(f"{source}: concept {name} lists no surface forms (en/ko/ko_word)")
     also = tuple(table.get("also", []))
@@ -128,7 +140,13 @@ def load_lexicon(path: Path) -> Lexicon:
             form_to_concept[text] = name
             keys.append(key)
     ignored = frozenset(n for n, c in concepts.items() if c.group == "ignore")
-    return Lexicon(concepts, form_to_concept, re.compile(_trie_regex(keys)), ignored)
+    cased = {form: name for name, table in tables.items() for form in table.get("cased", [])}
+    cased_pattern = None
+    if cased:
+        alternation = "|".join(re.escape(f) for f in sorted(cased, key=len, reverse=True))
+        cased_pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{alternation})(?![A-Za-z0-9])")
+    return Lexicon(concepts, form_to_concept, re.compile(_trie_regex(keys)), ignored,
+                   cased_pattern, cased)
 
 
 def _keys_for_table(table: dict):

@@ -25,7 +25,7 @@ from detection.profile import Profile, build_profile, concept_tf, concept_vector
 from detection.text import Analysis, analyse
 from detection.topic import Topic
 
-DETECTOR_VERSION = "concept-gate-1.1"
+DETECTOR_VERSION = "concept-gate-1.2"
 
 AMOUNT_SCALE = 12.0
 FOCUS_SATURATION = 0.25

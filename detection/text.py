@@ -16,6 +16,13 @@ _BOUNDARY = re.compile(r"[.!?。]+(?=[\s\"'”’\uac00-\ud7a3])|\n+|(?=[△▲�
 _DATELINE = re.compile(r"\b[A-Z][A-Z .]{2,}, [A-Z][a-z]{2,4}\.? \d{1,2}(?:, \d{4})? \([^)]{2,30}\)\s*[-—–]+")
 DATELINE_SEARCH_CHARS = 600
 
+# A full stop after these does not end a sentence (English wire copy: "N. Korea", "U.S.").
+_INITIALS = re.compile(r"(?:[A-Z]\.)*[A-Z]")
+_ABBREVIATIONS = frozenset({
+    "Mr", "Mrs", "Ms", "Dr", "Prof", "Gen", "Lt", "Col", "Maj", "Capt", "Sgt", "Adm", "Rep", "Sen",
+    "Gov", "Amb", "Pres", "Rev", "St", "Jr", "Sr", "No", "vs", "Jan", "Feb", "Mar", "Apr", "Jun",
+    "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Co", "Corp", "Inc", "Ltd", "approx", "est"})
+
 TITLE_WEIGHT = 3.0
 LEAD_WEIGHT = 2.0
 BODY_WEIGHT = 1.0
@@ -59,6 +66,8 @@ def split_segments(title: str, body: str) -> tuple[str, list[Segment], bool]:
 def _sentence_spans(body: str):
     start = 0
     for m in _BOUNDARY.finditer(body):
+        if _after_abbreviation(body, m):
+            continue  # "N. Korea", "the U.S. envoy", "Dec. 28": the sentence goes on
         end = m.end()
         if body[start:end].strip():
             yield start, end
@@ -67,11 +76,21 @@ def _sentence_spans(body: str):
         yield start, len(body)
 
 
+def _after_abbreviation(body: str, m: re.Match) -> bool:
+    """Whether a full stop ends an initial or a common abbreviation rather than a sentence."""
+    if m.group(0) != ".":
+        return False
+    word = body[max(0, m.start() - 12):m.start()].rsplit(None, 1)[-1:] or [""]
+    word = word[0].lstrip("(\"'“‘")
+    return bool(_INITIALS.fullmatch(word)) or word in _ABBREVIATIONS
+
+
 def analyse(lexicon: Lexicon, title: str, body: str) -> Analysis:
     """Find every lexicon hit once and file it under the segment that contains it."""
     joined, segments, short = split_segments(title, body)
     starts = [seg.start for seg in segments]
-    hits = list(lexicon.find(_mask_dateline(joined).lower()))
+    masked = _mask_dateline(joined)
+    hits = sorted([*lexicon.find(masked.lower()), *lexicon.find_cased(masked)])
     for pos, _form, concept in hits:
         idx = bisect.bisect_right(starts, pos) - 1
         if idx >= 0:

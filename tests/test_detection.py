@@ -294,3 +294,17 @@ def test_event_shared_with_a_third_state_counts_less(detector):
         "China's foreign minister urged North and South Korea to resume inter-Korean talks and "
         "said Beijing would support dialogue between the two Koreas at Panmunjom.")
     assert brokered.decision and brokered.score > allies.score
+
+
+def test_initials_and_abbreviations_do_not_end_sentences():
+    from detection.text import split_segments
+    _, segs, _ = split_segments("", "N. Korea on Monday offered talks to S. Korea at the U.S.-run "
+                                    "Panmunjom site, Dec. 28 reports said. Seoul replied.")
+    assert len(segs) == 2
+
+
+def test_upper_case_us_is_the_united_states_but_lower_case_us_is_not(topic):
+    from detection.text import analyse
+    found = analyse(topic.lexicon, "US envoy meets Seoul officials", "They told us nothing.")
+    concepts = [c for seg in found.segments for c in seg.concepts]
+    assert concepts.count("UNITED_STATES") == 1
