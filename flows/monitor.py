@@ -49,6 +49,13 @@ def store_batch(cfg: Config, pending: list[dict], pages: dict, extracted: dict,
                                 articles, log)
 
 
+@task(name="retry-pages", **_task)
+def retry_pages(cfg: Config, run_id: str, extractor: Any) -> int:
+    wh = pipeline.warehouse_for(cfg)
+    return pipeline.retry_pages(wh, cfg, pipeline.load_detectors(cfg), run_id,
+                                extract=lambda pages: extractor.result(extractor.submit(pages)))
+
+
 @task(name="alerts", **_task)
 def send_alerts(cfg: Config, matches: list[dict], outlets: dict[str, str]):
     wh = pipeline.warehouse_for(cfg)
@@ -83,6 +90,8 @@ def run_cycle(cfg: Config) -> RunSummary:
                  summary.new_entries)
         with timed(summary, "pages"):
             process_pending(cfg, wh, extractor, summary)
+        with timed(summary, "page_retries"):
+            summary.pages_upgraded = retry_pages(cfg, summary.run_id, quote(extractor))
     summary.new_matches = len(summary.matches)
     outlets = {s["feed_id"]: s.get("name") or s["url"] for s in states}
     pipeline.name_outlets(summary.matches, outlets)

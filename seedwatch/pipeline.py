@@ -10,13 +10,15 @@ import dataclasses
 import functools
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
 from alerts.channels import Channel
 from alerts.outbox import DeliveryReport, deliver_due, queue_story_alerts
+from extractors.article import content_hash
 from extractors.assemble import build_article
+from extractors.http import TEMPORARY
 from extractors.feeds import FeedEntry
 from extractors.polling import FeedPoll, fetch_pages, poll_feeds
 from extractors.pool import extract_pages
@@ -45,6 +47,7 @@ class RunSummary:
     new_entries: int = 0
     pages_fetched: int = 0
     pages_failed: int = 0
+    pages_upgraded: int = 0  # articles whose page arrived on a retry, after a temporary failure
     new_articles: int = 0
     new_matches: int = 0
     matches: list[dict[str, Any]] = field(default_factory=list)
@@ -221,8 +224,10 @@ def assemble_articles(cfg: Config, pending: list[dict[str, Any]], pages: dict[st
     for row in pending:
         page = pages.get(row["link"]) if row["canonical_url"] else None
         ex = extracted.get(row["link"])
-        articles.append(build_article(_as_entry(row), row["feed_id"], page, ex,
-                                      cfg.extract.min_chars, run_id, now))
+        art = build_article(_as_entry(row), row["feed_id"], page, ex, cfg.extract.min_chars, run_id, now)
+        if page is not None and page.outcome == "failed" and page.error_class == TEMPORARY:
+            art["retry_link"] = row["link"]  # stored with the feed's text; the page comes later
+        articles.append(art)
         if page is not None:
             err = ex.get("error") if ex and not ex.get("text") else None
             log.append(_fetch_row(run_id, "page", page, row["feed_id"],
@@ -256,14 +261,68 @@ def store_batch(wh: Warehouse, detectors: list[TopicDetector], articles: list[di
     """Score a batch of built articles and store articles, scores and page log in one
     transaction (which also takes the entries off the pending queue)."""
     scores = score_articles(detectors, articles)
+    now = datetime.now(timezone.utc)
+    retries = [{"article_id": store.article_key(a["canonical_url"]), "link": a["retry_link"],
+                "attempts": 0, "next_attempt_at": now + PAGE_RETRY_BASE, "last_error": None,
+                "created_at": now} for a in articles if a.get("retry_link")]
     with wh.transaction() as con:
         store.log_fetches(con, log)
         added = store.insert_articles(con, articles)
         store.insert_scores(con, scores)
+        store.schedule_page_retries(con, retries)
     by_id = {store.article_key(a["canonical_url"]): a for a in articles}
     matches = [{**by_id[s["article_id"]], **s} for s in scores if s["decision"]]
     failed = sum(1 for r in log if r["outcome"] != "ok")
     return BatchResult(added, len(log) - failed, failed, matches)
+
+
+# --- stage 2b: pages that failed for a while --------------------------------------------------
+
+PAGE_RETRY_BASE = timedelta(minutes=5)
+PAGE_RETRY_MAX_ATTEMPTS = 4  # retries after 5, 10, 20 and 40 minutes, then the feed text stays
+
+
+def retry_pages(wh: Warehouse, cfg: Config, detectors: list[TopicDetector], run_id: str,
+                extract: Any = None) -> int:
+    """Fetch again the pages that failed with a temporary error; when one arrives, upgrade
+    its article's text and score it again (a late match is then grouped and alerted like any
+    other). Returns how many articles were upgraded."""
+    now = datetime.now(timezone.utc)
+    with wh.connect() as con:
+        due = store.due_page_retries(con, now, cfg.fetch.batch_size)
+    if not due:
+        return 0
+    pages = {r.url: r for r in fetch_pages(cfg.fetch, [d["link"] for d in due])}
+    links, todo = pages_to_extract(pages)
+    run = extract or (lambda items: extract_pages(items, cfg.extract.workers))
+    extracted = dict(zip(links, run(todo)))
+    upgrades, again, done, log = [], [], [], []
+    for d in due:
+        page, ex = pages[d["link"]], extracted.get(d["link"]) or {}
+        log.append(_fetch_row(run_id, "page", page, d["feed_id"]))
+        if len(ex.get("text") or "") >= cfg.extract.min_chars:
+            upgrades.append(_upgrade_row(d, page, ex))
+            done.append(d["article_id"])
+        elif d["attempts"] + 1 >= PAGE_RETRY_MAX_ATTEMPTS or page.error_class != TEMPORARY:
+            done.append(d["article_id"])  # given up: the feed's text stays
+        else:
+            again.append({"article_id": d["article_id"], "attempts": d["attempts"] + 1,
+                          "next_attempt_at": now + PAGE_RETRY_BASE * 2 ** (d["attempts"] + 1),
+                          "last_error": page.error or ex.get("error")})
+    by_id = {d["article_id"]: d for d in due}
+    scores = score_articles(detectors, [{**by_id[u["article_id"]], **u} for u in upgrades])
+    with wh.transaction() as con:
+        store.log_fetches(con, log)
+        store.upgrade_articles(con, upgrades)
+        store.replace_scores(con, scores)
+        store.finish_page_retries(con, done, again)
+    return len(upgrades)
+
+
+def _upgrade_row(due: dict[str, Any], page: Any, ex: dict[str, Any]) -> dict[str, Any]:
+    return {"article_id": due["article_id"], "url": page.final_url, "text": ex["text"],
+            "text_source": "page", "extractor": ex.get("extractor"), "author": ex.get("author"),
+            "site": ex.get("site"), "content_hash": content_hash(ex["text"])}
 
 
 # --- stage 3: alerts -----------------------------------------------------------------------
@@ -322,5 +381,6 @@ def changed_anything(summary: RunSummary) -> bool:
     """Whether a run stored something readers look for: entries, articles, alerts, or a feed
     failure. A run where every feed was unchanged (304) is not worth a snapshot: the copy costs
     time in proportion to the whole warehouse, and only fetch times and the run row differ."""
-    return bool(summary.new_entries or summary.new_articles or summary.alerts_sent
+    return bool(summary.new_entries or summary.new_articles or summary.pages_upgraded
+                or summary.alerts_sent
                 or summary.alerts_failed or any(f.outcome == "failed" for f in summary.feeds))

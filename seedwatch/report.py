@@ -41,7 +41,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     console.print(
         f"run {summary['run_id']}: feeds {', '.join(f'{k} {v}' for k, v in sorted(by.items())) or 'none'}; "
         f"{summary['new_entries']} new entries; {summary['pages_fetched']} pages fetched, "
-        f"{summary['pages_failed']} failed; {summary['new_articles']} new articles; "
+        f"{summary['pages_failed']} failed, {summary.get('pages_upgraded', 0)} upgraded on retry; "
+        f"{summary['new_articles']} new articles; "
         f"{summary['new_matches']} new matches; alerts {summary['alerts_sent']} sent, "
         f"{summary['alerts_failed']} failed; {secs:.1f}s")
     for err in summary.get("alert_errors", [])[:5]:

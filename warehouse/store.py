@@ -255,3 +255,54 @@ def matches(con: Con, run_id: str | None = None, limit: int = 100) -> list[dict[
         {where} ORDER BY s.score DESC LIMIT {int(limit)}""", params)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+# --- pages fetched again after a temporary failure -------------------------------------------
+
+RETRY_COLUMNS = ("article_id", "link", "attempts", "next_attempt_at", "last_error", "created_at")
+UPGRADE_COLUMNS = ("article_id", "url", "text", "text_source", "extractor", "author", "site",
+                   "content_hash")
+
+
+def schedule_page_retries(con: Con, rows: Sequence[dict[str, Any]]) -> int:
+    """Queue pages to fetch again (an article already queued keeps its schedule)."""
+    return insert_rows(con, "page_retries", rows, RETRY_COLUMNS)
+
+
+def due_page_retries(con: Con, now: datetime, limit: int) -> list[dict[str, Any]]:
+    cur = con.execute(f"""
+        SELECT r.article_id, r.link, r.attempts, a.title, a.language, a.canonical_url, a.feed_id
+        FROM page_retries r JOIN articles a USING (article_id)
+        WHERE r.next_attempt_at <= ? ORDER BY r.next_attempt_at LIMIT {int(limit)}""", [now])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def upgrade_articles(con: Con, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace the stand-in text of articles by their page's text."""
+    if not rows:
+        return
+    sets = ", ".join(f"{c} = b.{c}" for c in UPGRADE_COLUMNS if c != "article_id")
+    with _registered(con, "batch", _arrow(rows, UPGRADE_COLUMNS)):
+        con.execute(f"UPDATE articles SET {sets} FROM batch b WHERE articles.article_id = b.article_id")
+
+
+def replace_scores(con: Con, rows: Sequence[dict[str, Any]]) -> int:
+    """Scores of re-scored articles: the same detector version's earlier verdict is replaced."""
+    return insert_rows(con, "scores", rows, SCORE_COLUMNS, on_conflict=(
+        "(article_id, topic, detector_version) DO UPDATE SET score = excluded.score, "
+        "decision = excluded.decision, explanation = excluded.explanation, "
+        "scored_at = excluded.scored_at"))
+
+
+def finish_page_retries(con: Con, done: Sequence[str], again: Sequence[dict[str, Any]]) -> None:
+    """Drop the retries that are over (page arrived, or given up); reschedule the others."""
+    if done:
+        with _registered(con, "done", pa.table({"v": list(done)})):
+            con.execute("DELETE FROM page_retries WHERE article_id IN (SELECT v FROM done)")
+    if again:
+        cols = ("article_id", "attempts", "next_attempt_at", "last_error")
+        with _registered(con, "batch", _arrow(again, cols)):
+            con.execute("""UPDATE page_retries SET attempts = b.attempts,
+                           next_attempt_at = b.next_attempt_at, last_error = b.last_error
+                           FROM batch b WHERE page_retries.article_id = b.article_id""")
