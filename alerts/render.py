@@ -28,26 +28,6 @@ def explanation_of(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def article_alert(topic: str, article: dict[str, Any]) -> tuple[str, str]:
-    """(title, body) for one matched article."""
-    why = explanation_of(article.get("explanation"))
-    published = article.get("published")
-    when = published.strftime("%Y-%m-%d %H:%M UTC") if hasattr(published, "strftime") else "date unknown"
-    title = f"[{topic}] {plain(article.get('title'), 200)}"
-    lines = [
-        plain(article.get("title"), 300),
-        f"Outlet: {plain(article.get('outlet') or article.get('site') or 'unknown', 100)}  |  {when}"
-        f"  |  score {float(article.get('score') or 0):.2f}",
-        f"Why: {plain(why.get('summary') or 'matched the topic profile', 300)}",
-    ]
-    if why.get("passage"):
-        lines.append(f"Closest passage: \"{plain(why['passage'], 300)}\"")
-    links = article.get("links") or [article.get("canonical_url")]
-    lines.append("Links:")
-    lines += [f"  - {plain(link, 500)}" for link in links if link]
-    return title, "\n".join(lines)
-
-
 def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if hasattr(value, "strftime") else "date unknown"
 

@@ -74,7 +74,3 @@ def record_attempt(con: Con, alert_id: str, attempt: int, ok: bool, response: st
 def last_digest_at(con: Con, channel: str, topic: str) -> datetime | None:
     return con.execute("""SELECT max(created_at) FROM alerts WHERE channel = ? AND topic = ?
                           AND subject_kind = 'digest'""", [channel, topic]).fetchone()[0]
-
-
-def delivery_counts(con: Con) -> dict[str, int]:
-    return dict(con.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall())

@@ -141,10 +141,6 @@ def entry_key(feed_id: str, guid: str | None, link: str | None, title: str | Non
     return key(feed_id, guid or link or title or "")
 
 
-def insert_entries(con: Con, rows: Sequence[dict[str, Any]]) -> int:
-    return sum(insert_entries_by_feed(con, rows).values())
-
-
 def insert_entries_by_feed(con: Con, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Store entries (known ones are skipped) in one statement, and queue the new ones whose
     article is not stored yet in `pending`; returns the number of new entries per feed_id."""
@@ -214,17 +210,6 @@ def insert_articles(con: Con, rows: Sequence[dict[str, Any]]) -> int:
 
 def insert_scores(con: Con, rows: Sequence[dict[str, Any]]) -> int:
     return insert_rows(con, "scores", rows, SCORE_COLUMNS)
-
-
-def unscored_articles(con: Con, topic: str, detector_version: str, limit: int = 1000) -> list[dict]:
-    """Articles without a score from this detector version (e.g. after a detector upgrade)."""
-    cur = con.execute("""
-        SELECT a.article_id, a.title, a.text, a.language FROM articles a
-        WHERE NOT EXISTS (SELECT 1 FROM scores s WHERE s.article_id = a.article_id
-                          AND s.topic = ? AND s.detector_version = ?)
-        ORDER BY a.first_seen LIMIT ?""", [topic, detector_version, limit])
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
 # --- runs ------------------------------------------------------------------------------------
