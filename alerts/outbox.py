@@ -66,8 +66,8 @@ def plan_digest(channel: Channel, topic: str, stories: Sequence[dict[str, Any]],
 
 def _plan_channel(con: Any, ch: Channel, topics: Sequence[str], now: datetime) -> list[dict]:
     rows = []
+    kinds = ("story",) if ch.mode == "immediate" else ("digest",)
     for topic in topics:
-        kinds = ("story",) if ch.mode == "immediate" else ("digest",)
         if ch.mode != "immediate":
             last = outbox.last_digest_at(con, ch.id, topic)
             if last is not None and period_label(ch.mode, last) == period_label(ch.mode, now):
@@ -115,7 +115,7 @@ def deliver_due(wh: Warehouse, channels: Sequence[Channel], sender: Sender = sen
         ok, answer = _send_one(channel, alert, sender)
         with wh.transaction() as con:
             outbox.record_attempt(con, alert["alert_id"], alert["attempts"], ok, answer,
-                                  now, retry_delay(alert["attempts"]))
+                                  datetime.now(timezone.utc), retry_delay(alert["attempts"]))
         if ok:
             report.sent += 1
         else:

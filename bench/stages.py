@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                                       pages, extracted, run_id)
                 spend("score (detection)", pipeline.score_articles, detectors, articles)
                 spend("score + store batch", pipeline.store_batch, wh, detectors, articles, log)
-            spend("stories + alerts", pipeline.queue_alerts, wh, cfg, [], {})
+            spend("stories + alerts", pipeline.queue_alerts, wh, cfg)
         shutdown()
     finally:
         shutdown_dir = work

@@ -57,9 +57,9 @@ def retry_pages(cfg: Config, run_id: str, extractor: Any) -> int:
 
 
 @task(name="alerts", **_task)
-def send_alerts(cfg: Config, matches: list[dict], outlets: dict[str, str]):
+def send_alerts(cfg: Config):
     wh = pipeline.warehouse_for(cfg)
-    pipeline.queue_alerts(wh, cfg, matches, outlets)
+    pipeline.queue_alerts(wh, cfg)
     return pipeline.deliver(wh, cfg)
 
 
@@ -96,7 +96,7 @@ def run_cycle(cfg: Config) -> RunSummary:
     outlets = {s["feed_id"]: s.get("name") or s["url"] for s in states}
     pipeline.name_outlets(summary.matches, outlets)
     with timed(summary, "alerts"):
-        report = send_alerts(cfg, summary.matches, outlets)
+        report = send_alerts(cfg)
     summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
     summary.alert_errors = report.errors
     with timed(summary, "finish"):

@@ -23,7 +23,7 @@ from extractors.feeds import FeedEntry
 from extractors.polling import FeedPoll, fetch_pages, poll_feeds
 from extractors.pool import extract_pages
 from seedwatch.config import Config
-from warehouse import outbox, store
+from warehouse import store
 from warehouse.db import Warehouse
 from warehouse.snapshot import refresh_snapshot, snapshot_path
 
@@ -343,11 +343,10 @@ def update_stories(wh: Warehouse, cfg: Config) -> Any:
     return group_and_place(wh, lexicons_of(load_detectors(cfg)))
 
 
-def queue_alerts(wh: Warehouse, cfg: Config, matches: list[dict[str, Any]] | None = None,
-                 outlets: dict[str, str] | None = None) -> int:
+def queue_alerts(wh: Warehouse, cfg: Config) -> int:
     """Group stored articles into stories, then queue one alert per new story and channel
-    (digests for hourly/daily channels). Works from the warehouse, not from `matches`, so
-    matches stored by a run that died are alerted too; kept for the callers' signature."""
+    (digests for hourly/daily channels). Works from the warehouse, not from this run's
+    matches, so matches stored by a run that died are alerted too."""
     update_stories(wh, cfg)
     return queue_story_alerts(wh, channels_of(cfg), [td.name for td in load_detectors(cfg)])
 

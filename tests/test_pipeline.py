@@ -16,8 +16,7 @@ def run_once(cfg):
     batches = []
     while pending := pipeline.next_pending(wh, 2):  # small batches: several per run
         batches.append(pipeline.process_batch(wh, cfg, pipeline.load_detectors(cfg), pending, run_id))
-    matches = [m for b in batches for m in b.matches]
-    pipeline.queue_alerts(wh, cfg, matches, {})
+    pipeline.queue_alerts(wh, cfg)
     report = pipeline.deliver(wh, cfg)
     return lines, batches, report
 

@@ -34,7 +34,7 @@ def cycle(cfg) -> pipeline.RunSummary:
         batch = pipeline.process_batch(wh, cfg, pipeline.load_detectors(cfg), pending, summary.run_id)
         summary.new_articles += batch.articles
         summary.matches += batch.matches
-    pipeline.queue_alerts(wh, cfg, summary.matches, {})
+    pipeline.queue_alerts(wh, cfg)
     report = pipeline.deliver(wh, cfg)
     summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
     pipeline.finish(wh, cfg, summary)
