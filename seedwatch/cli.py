@@ -91,10 +91,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from detection.evaluate import evaluate_file, format_report
-    if not Path(args.file).is_file():
-        raise UserError(f"no such file: {args.file}")
-    result = evaluate_file(args.file, topic_name=args.topic, topics_dir=args.seeds)
+    from detection.evaluate import evaluate_files, format_report
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        raise UserError(f"no such file: {', '.join(missing)}")
+    result = evaluate_files(args.files, topic_name=args.topic, topics_dir=args.seeds,
+                            threshold=args.threshold)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_report(result))
     return 0
 
@@ -173,9 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--url", help="the page's URL, if known")
     sp.add_argument("--json", action="store_true", help="print JSON")
 
-    sp = add("eval", cmd_eval, "score a labelled JSONL file with the flow's detector and two baselines",
+    sp = add("eval", cmd_eval, "score labelled JSONL files with the flow's detector and two baselines",
              config=False)
-    sp.add_argument("file", help="JSONL or JSONL.gz with id, title, text, lang, label (YES/BRIEF/NO)")
+    sp.add_argument("files", nargs="+", metavar="FILE",
+                    help="JSONL or JSONL.gz with id, title, text, lang, label (YES/BRIEF/NO)")
+    sp.add_argument("--threshold", type=float, help="override the detector's threshold")
     sp.add_argument("--topic", help="topic name (default: the only or first topic)")
     sp.add_argument("--seeds", default="seeds", help="folder of topic files (default: %(default)s)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
