@@ -37,6 +37,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+    cfg = _config(args)
+    from seedwatch.pipeline import load_detectors
+    names = [td.name for td in load_detectors(cfg)]
+    if args.topic and args.topic not in names:
+        raise UserError(f"no topic named {args.topic!r} (configured: {', '.join(names)})")
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise UserError(f"--since: not a date (YYYY-MM-DD or ISO time): {args.since!r}") from None
+        since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+    from flows.rescore import rescore_flow
+    result = rescore_flow(config_path=str(Path(args.config).resolve()), topic=args.topic,
+                          since=since.isoformat() if since else None)
+    print("\n".join(result["lines"]))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from seedwatch.checks import check_config
     cfg = _config(args)
@@ -165,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     add("run", cmd_run, "run one monitoring cycle (a Prefect flow run)")
+    sp = add("rescore", cmd_rescore, "score stored articles again with the current detector and threshold")
+    sp.add_argument("--topic", help="only this topic (default: every configured topic)")
+    sp.add_argument("--since", help="only articles published (or first seen) on or after this date")
     add("serve", cmd_serve, "run the monitor on the configured schedule as a Prefect deployment")
     sp = add("demo", cmd_demo, "run the whole pipeline offline on the bundled demo news", config=False)
     sp.add_argument("--out", default="demo-run", help="folder for the demo warehouse (default: %(default)s)")

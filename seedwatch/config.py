@@ -95,6 +95,12 @@ class AlertConfig:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    # `seedwatch rescore` alerts only for stories whose news is at most this old.
+    max_age_hours: float = 48.0
+
+
+@dataclass(frozen=True)
 class Config:
     warehouse: WarehouseConfig = field(default_factory=WarehouseConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -104,6 +110,7 @@ class Config:
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
+    alert_settings: AlertSettings = field(default_factory=AlertSettings)
     base_dir: str = "."  # folder of the config file; relative paths resolve against it
 
     def resolve(self, path: str) -> Path:
@@ -209,6 +216,13 @@ def parse_config(data: dict[str, Any], base_dir: str = ".") -> Config:
     for name, cls in _SECTIONS.items():
         if name in data:
             kwargs[name] = _build(cls, data[name], name)
+    alerts = data.get("alerts")
+    if isinstance(alerts, dict):
+        # [alerts] max_age_hours = 48, with the channels as [[alerts.channels]]
+        alerts = dict(alerts)
+        channels = alerts.pop("channels", [])
+        kwargs["alert_settings"] = _build(AlertSettings, alerts, "alerts")
+        data = {**data, "alerts": channels}
     for name, cls in _LISTS.items():
         items = data.get(name, [])
         if not isinstance(items, list):

@@ -54,6 +54,8 @@ class RunSummary:
     alerts_sent: int = 0
     alerts_failed: int = 0
     alert_errors: list[str] = field(default_factory=list)
+    # Stored verdicts whose latest score comes from an older detector version: {version: n}.
+    older_scores: dict[str, int] = field(default_factory=dict)
     # Wall seconds per stage (feeds, fetch_pages, extract_wait, store, alerts, finish).
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -104,18 +106,19 @@ def topic_files(cfg: Config) -> list[tuple[Path, float | None]]:
 
 
 @functools.lru_cache(maxsize=16)
-def _detector(path: str, mtime: float) -> tuple[Any, Any]:
+def _detector(path: str, mtime: float, threshold: float | None) -> tuple[Any, Any]:
     from detection import Detector, load_topic
     topic = load_topic(path)
-    return topic, Detector(topic)
+    return topic, Detector(topic, threshold=threshold)
 
 
 def load_detectors(cfg: Config) -> list[TopicDetector]:
-    """One detector per configured topic, built once per process and topic file version."""
+    """One detector per configured topic, built once per process and topic file version. A
+    `[[topics]] threshold` is given to the detector, so verdicts record the one applied."""
     out = []
     for path, threshold in topic_files(cfg):
-        topic, det = _detector(str(path), path.stat().st_mtime if path.exists() else 0.0)
-        out.append(TopicDetector(topic.name, topic.threshold if threshold is None else threshold, det))
+        topic, det = _detector(str(path), path.stat().st_mtime if path.exists() else 0.0, threshold)
+        out.append(TopicDetector(topic.name, det.threshold, det))
     return out
 
 
@@ -357,6 +360,7 @@ def deliver(wh: Warehouse, cfg: Config) -> DeliveryReport:
 
 def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
     summary.finished_at = datetime.now(timezone.utc)
+    summary.older_scores = older_scores(wh, cfg)
     brief = {k: v for k, v in summary.as_dict().items() if k not in ("matches", "feeds")}
     brief["feeds"] = summary.counts()
     with wh.transaction() as con:
@@ -364,6 +368,17 @@ def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
     if cfg.warehouse.snapshot and (changed_anything(summary) or snapshot_stale(wh, cfg)):
         with wh.connect() as con:
             refresh_snapshot(con, wh.path)
+
+
+def older_scores(wh: Warehouse, cfg: Config) -> dict[str, int]:
+    """How many stored verdicts the current detector has not made yet, by older version."""
+    from warehouse.rescore import older_versions
+    detectors = load_detectors(cfg)
+    if not detectors:
+        return {}
+    version = getattr(detectors[0].detector, "version", "unknown")
+    with wh.transaction() as con:
+        return older_versions(con, version, [d.name for d in detectors])
 
 
 def snapshot_stale(wh: Warehouse, cfg: Config) -> bool:

@@ -47,3 +47,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{summary['alerts_failed']} failed; {secs:.1f}s")
     for err in summary.get("alert_errors", [])[:5]:
         console.print(f"  alert failed: {_short(err, 150)}")
+    older = summary.get("older_scores") or {}
+    if older:
+        console.print("note: stored verdicts from older detector versions ("
+                      + ", ".join(f"{v}: {n}" for v, n in sorted(older.items()))
+                      + "); `seedwatch rescore` scores them with the current one")

@@ -86,12 +86,15 @@ def store_groups(con: Con, groups: Sequence[dict[str, Any]], sketches: Sequence[
 # --- stories ---------------------------------------------------------------------------------
 
 def unstoried_matches(con: Con, limit: int = 2000) -> list[dict[str, Any]]:
-    """Matched (article, topic) pairs of grouped articles not yet in a story, oldest first."""
+    """Matched (article, topic) pairs of grouped articles not yet in a story, oldest first.
+    Only the latest verdict counts: after a rescore, an old detector's match is not placed."""
     return _dicts(con.execute(f"""
         SELECT s.article_id, s.topic, max(s.score) AS score, any_value(a.title) AS title,
                any_value(a.text) AS text, any_value(a.language) AS language,
                any_value({_AT}) AS "at", any_value(g.dup_group_id) AS dup_group_id
-        FROM scores s JOIN articles a USING (article_id) JOIN article_groups g USING (article_id)
+        FROM (SELECT * FROM scores QUALIFY row_number() OVER (
+                  PARTITION BY article_id, topic ORDER BY scored_at DESC, detector_version DESC) = 1
+             ) s JOIN articles a USING (article_id) JOIN article_groups g USING (article_id)
         WHERE s.decision AND NOT EXISTS (SELECT 1 FROM story_members m
                                          WHERE m.article_id = s.article_id AND m.topic = s.topic)
         GROUP BY s.article_id, s.topic ORDER BY "at", s.article_id LIMIT {int(limit)}"""))
