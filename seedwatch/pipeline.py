@@ -136,7 +136,8 @@ def poll(cfg: Config, states: list[dict[str, Any]]) -> list[FeedPoll]:
 def _entry_row(p: FeedPoll, e: FeedEntry, run_id: str, now: datetime) -> dict[str, Any]:
     return {"feed_id": p.feed_id, "guid": e.guid, "link": e.link, "canonical_url": e.canonical_url,
             "title": e.title, "summary": e.summary, "content": e.content, "language": e.language,
-            "published": e.published, "first_seen": now, "run_id": run_id}
+            "published": e.published, "published_note": e.published_note, "first_seen": now,
+            "run_id": run_id}
 
 
 def _fetch_row(run_id: str, kind: str, res: Any, feed_id: str | None, outcome: str | None = None,
@@ -191,7 +192,8 @@ def pending_cursor(pending: list[dict[str, Any]]) -> tuple[Any, str] | None:
 
 def _as_entry(row: dict[str, Any]) -> FeedEntry:
     return FeedEntry(row["guid"], row["link"], row["article_url"], row["title"] or "",
-                     row["summary"] or "", row["content"] or "", row["published"], row["language"])
+                     row["summary"] or "", row["content"] or "", row["published"], row["language"],
+                     row.get("published_note"))
 
 
 def fetch_batch(cfg: Config, pending: list[dict[str, Any]]) -> dict[str, Any]:
