@@ -38,8 +38,10 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 def open_connection(path: str | Path, read_only: bool = False,
-                    lock_timeout: float = 60.0) -> duckdb.DuckDBPyConnection:
-    """Connect, retrying with jittered backoff while another process holds the file."""
+                    lock_timeout: float = 60.0, settings: dict | None = None
+                    ) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying with jittered backoff while another process holds the file.
+    `settings` are DuckDB options fixed at connect time (e.g. enable_external_access)."""
     path = Path(path)
     if not read_only:
         try:
@@ -47,6 +49,7 @@ def open_connection(path: str | Path, read_only: bool = False,
         except OSError as exc:
             raise WarehouseError(f"warehouse folder {path.parent} cannot be created: {exc.strerror}") from None
     config = {} if read_only else {"storage_compatibility_version": STORAGE_COMPATIBILITY}
+    config.update(settings or {})
     deadline = time.monotonic() + lock_timeout
     delay = 0.02
     while True:

@@ -74,23 +74,34 @@ def source_for(path: str | Path) -> Source:
     raise WarehouseError(f"no warehouse at {path} yet: run `seedwatch run` (or `seedwatch demo`) first")
 
 
-def _connect(source: Source) -> duckdb.DuckDBPyConnection:
-    return open_connection(source.path, read_only=True, lock_timeout=READ_LOCK_TIMEOUT)
+# A query touches no file but the one it reads: no COPY ... TO (which could overwrite the
+# warehouse itself), EXPORT DATABASE, ATTACH, read_text/read_csv of other files, extension
+# downloads. DuckDB refuses to turn this back on within the connection. Parquet goes through
+# `seedwatch export`, which opens its own connection with `sealed=False`.
+SEALED = {"enable_external_access": False, "autoinstall_known_extensions": False,
+          "autoload_known_extensions": False}
+
+
+def _connect(source: Source, sealed: bool = True) -> duckdb.DuckDBPyConnection:
+    return open_connection(source.path, read_only=True, lock_timeout=READ_LOCK_TIMEOUT,
+                           settings=SEALED if sealed else None)
 
 
 @contextlib.contextmanager
-def reading(path: str | Path) -> Iterator[tuple[Source, duckdb.DuckDBPyConnection]]:
-    """(what is read, a read-only connection to it), closed on exit.
+def reading(path: str | Path, sealed: bool = True
+            ) -> Iterator[tuple[Source, duckdb.DuckDBPyConnection]]:
+    """(what is read, a read-only connection to it), closed on exit. A sealed connection
+    (the default, for user SQL) cannot read or write any other file.
 
     A read of the main file may wait for the lock while the flow finishes a run and writes the
     first snapshot; the snapshot then wins, so that a reader never sees newer data from the main
     file than from the snapshots after it (each read is at least as new as the one before)."""
     source = source_for(path)
-    con = _connect(source)
+    con = _connect(source, sealed)
     if source.kind == "warehouse" and snapshot_path(path).is_file():
         con.close()
         source = source_for(path)
-        con = _connect(source)
+        con = _connect(source, sealed)
     try:
         yield source, con
     finally:
