@@ -108,28 +108,38 @@ def deliver_due(wh: Warehouse, channels: Sequence[Channel], sender: Sender = sen
                 now: datetime | None = None, alert_ids: Sequence[str] | None = None
                 ) -> DeliveryReport:
     """Send every due alert of the configured channels, claiming each one just before its
-    send (an alert another delivery claimed meanwhile is skipped); record each attempt."""
+    send (an alert another delivery claimed meanwhile is skipped); record each attempt. The
+    record of one send and the claim of the next share a transaction."""
     fixed = now
     by_id = {ch.id: ch for ch in channels}
     with wh.connect() as con:
         due = outbox.due_ids(con, list(by_id), fixed or datetime.now(timezone.utc), MAX_ATTEMPTS,
                              alert_ids=alert_ids)
     report = DeliveryReport()
-    for alert_id in due:
+    sent: tuple[dict[str, Any], bool, str] | None = None  # the last send, not yet recorded
+    for alert_id in [*due, None]:
         with wh.transaction() as con:
-            claimed = outbox.claim_due(con, list(by_id), fixed or datetime.now(timezone.utc),
-                                       LEASE, MAX_ATTEMPTS, limit=1, alert_ids=[alert_id])
+            if sent is not None:
+                alert, ok, answer = sent
+                outbox.record_attempt(con, alert["alert_id"], alert["attempts"], ok, answer,
+                                      datetime.now(timezone.utc), retry_delay(alert["attempts"]))
+            claimed = [] if alert_id is None else outbox.claim_due(
+                con, list(by_id), fixed or datetime.now(timezone.utc), LEASE, MAX_ATTEMPTS,
+                limit=1, alert_ids=[alert_id])
+        if sent is not None:
+            _tally(report, by_id[sent[0]["channel"]], sent[1], sent[2])
+            sent = None
         if not claimed:
             continue  # delivered, or claimed by an overlapping run, since the list was read
         alert = claimed[0]
-        channel = by_id[alert["channel"]]
-        ok, answer = _send_one(channel, alert, sender)
-        with wh.transaction() as con:
-            outbox.record_attempt(con, alert["alert_id"], alert["attempts"], ok, answer,
-                                  datetime.now(timezone.utc), retry_delay(alert["attempts"]))
-        if ok:
-            report.sent += 1
-        else:
-            report.failed += 1
-            report.errors.append(f"{channel.id}: {answer[-200:]}")
+        ok, answer = _send_one(by_id[alert["channel"]], alert, sender)
+        sent = (alert, ok, answer)
     return report
+
+
+def _tally(report: DeliveryReport, channel: Channel, ok: bool, answer: str) -> None:
+    if ok:
+        report.sent += 1
+    else:
+        report.failed += 1
+        report.errors.append(f"{channel.id}: {answer[-200:]}")
