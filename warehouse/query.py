@@ -27,6 +27,7 @@ from uuid import UUID
 
 import duckdb
 
+from seedwatch.safetext import clean
 from warehouse.db import WarehouseError, migrations, open_connection
 from warehouse.snapshot import snapshot_path
 
@@ -141,7 +142,10 @@ def _report_error(exc: duckdb.Error, con: duckdb.DuckDBPyConnection | None) -> N
 # --- printing results ------------------------------------------------------------------------
 
 def _plain(value: Any) -> Any:
-    """A JSON-friendly form of a DuckDB value."""
+    """A JSON-friendly form of a DuckDB value; strings lose escape sequences and control
+    characters other than newline and tab (so no NUL or ESC reaches a terminal or file)."""
+    if isinstance(value, str):
+        return clean(value, keep="\n\t")
     if isinstance(value, (datetime, date, dtime)):
         return value.isoformat()
     if isinstance(value, timedelta):
@@ -187,7 +191,7 @@ def _write_json(cur: duckdb.DuckDBPyConnection, out: TextIO) -> None:
     is_json = [str(d[1]) == "JSON" for d in cur.description]
     for rows in _batches(cur):
         for row in rows:
-            obj = {n: (json.loads(v) if j and isinstance(v, str) else _plain(v))
+            obj = {n: _plain(json.loads(v) if j and isinstance(v, str) else v)
                    for n, j, v in zip(names, is_json, row)}
             out.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
