@@ -130,30 +130,39 @@ def flood_texts(n: int, seed: int = 11) -> list[str]:
     return out
 
 
-def _child_grouping(path: str, n: str) -> dict:
-    """Store `n` near-identical matching articles, then time the grouping stage alone."""
+def store_flood(wh, n: int, topic_name: str, words: int | None = None, site: str = "flood") -> None:
+    """`n` near-identical articles, each scored a match of `topic_name`, in the warehouse;
+    with `words`, texts cut to that many words (too short for a MinHash sketch)."""
     from datetime import datetime, timedelta, timezone
 
-    from detection import load_topic
     from extractors.article import content_hash
-    from seedwatch.grouping import update_stories
     from warehouse import store
-    from warehouse.db import Warehouse
 
-    topic = load_topic(REPO / "seeds" / "inter-korean-diplomacy.toml")
-    wh, now = Warehouse(path), datetime.now(timezone.utc)
+    now = datetime.now(timezone.utc)
     rows, scores = [], []
-    for i, text in enumerate(flood_texts(int(n))):
-        url = f"http://flood.example/{i}.html"
+    for i, text in enumerate(flood_texts(n)):
+        text = " ".join(text.split()[:words]) if words else text
+        url = f"http://{site}.example/{i}.html"
         rows.append({"canonical_url": url, "url": url, "feed_id": "flood", "title": "Koreas agree to talks",
                      "text": text, "text_source": "page", "content_hash": content_hash(text),
-                     "published": now - timedelta(minutes=int(n) - i), "language": "en",
+                     "published": now - timedelta(seconds=n - i), "language": "en",
                      "first_seen": now, "run_id": "bench"})
-        scores.append({"article_id": store.article_key(url), "topic": topic.name, "score": 0.9,
+        scores.append({"article_id": store.article_key(url), "topic": topic_name, "score": 0.9,
                        "decision": True, "explanation": "{}", "detector_version": "bench", "scored_at": now})
     with wh.transaction() as con:
         store.insert_articles(con, rows)
         store.insert_scores(con, scores)
+
+
+def _child_grouping(path: str, n: str) -> dict:
+    """Store `n` near-identical matching articles, then time the grouping stage alone."""
+    from detection import load_topic
+    from seedwatch.grouping import update_stories
+    from warehouse.db import Warehouse
+
+    topic = load_topic(REPO / "seeds" / "inter-korean-diplomacy.toml")
+    wh = Warehouse(path)
+    store_flood(wh, int(n), topic.name)
     t = time.perf_counter()
     report = update_stories(wh, {topic.name: topic.lexicon})
     seconds = time.perf_counter() - t
