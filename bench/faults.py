@@ -254,8 +254,116 @@ def report(results: dict) -> None:
               f"(medians of {len(r)})")
 
 
-def bench_pages(code: Path | None) -> dict:  # filled in with issue 11.6
-    raise SystemExit("pages case not written yet")
+# --- pages --------------------------------------------------------------------------------------
+
+SLOW_PAGES = 6
+
+
+class SlowSite:
+    """A healthy feed (one matching article on 127.0.0.1) and a feed of SLOW_PAGES slowloris
+    links on `localhost` (another host name, so the fetcher's per-host limit applies to them
+    alone): each answers its headers, then one byte every 5 s, for ever. POST /hook is a
+    webhook receiver that notes when each alert arrives."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        site = self
+        self.alerts: list[float] = []
+        self.stop = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, body: bytes, ctype: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802
+                base = f"http://127.0.0.1:{site.port}"
+                if self.path == "/healthy.xml":
+                    self._send(_rss([(f"{base}/news/talks.html", "Koreas agree to talks")]),
+                               "application/rss+xml")
+                elif self.path == "/slow.xml":
+                    self._send(_rss([(f"http://localhost:{site.port}/slow/{i}.html", f"Weather report {i}")
+                                     for i in range(SLOW_PAGES)]), "application/rss+xml")
+                elif self.path == "/news/talks.html":
+                    self._send(TALKS_PAGE.encode(), "text/html; charset=utf-8")
+                elif self.path.startswith("/slow/"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.end_headers()
+                    try:
+                        while not site.stop.wait(5):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                    except OSError:
+                        pass
+                else:
+                    self.send_error(404)
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                site.alerts.append(time.monotonic())
+                self._send(b"{}", "application/json")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "SlowSite":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+TALKS_PAGE = """<!doctype html><html lang="en"><head><title>Koreas agree to talks</title></head><body>
+<article><h1>Koreas agree to talks</h1>
+<p>North Korea and South Korea agreed on Monday to hold high-level talks at the border village of
+Panmunjom next week, the Unification Ministry in Seoul said, after Pyongyang accepted the South's
+offer of dialogue made last month.</p>
+<p>The two Koreas will also discuss restoring the inter-Korean hotline and reuniting families
+separated by the war, officials said. Seoul welcomed the North's answer as a step towards easing
+military tension on the peninsula.</p></article></body></html>"""
+
+
+def _rss(items: list[tuple[str, str]]) -> bytes:
+    body = "".join(f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid>"
+                   f"<description>{t}.</description></item>" for link, t in items)
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'.encode()
+
+
+def bench_pages(code: Path | None, extra: str = "") -> dict:
+    """One plain run (`python -m tests.faultsrv CONFIG`, the flow's stages without Prefect) with
+    the default fetch settings; seconds from its start to the healthy feed's alert and to its end."""
+    with tempfile.TemporaryDirectory() as tmp, SlowSite() as site:
+        cfg = Path(tmp) / "seedwatch.toml"
+        base = f"http://127.0.0.1:{site.port}"
+        cfg.write_text(f"""[warehouse]\npath = "{tmp}/w.duckdb"\n\n[fetch]\nallow_private_addresses = true\n{extra}
+[extract]\nworkers = 1\n\n[[topics]]\nfile = "{REPO / 'seeds' / 'inter-korean-diplomacy.toml'}"\n
+[[feeds]]\nurl = "{base}/healthy.xml"\n\n[[feeds]]\nurl = "{base}/slow.xml"\n
+[[alerts]]\nurl = "json://127.0.0.1:{site.port}/hook"\n""", encoding="utf-8")
+        env = dict(os.environ)
+        if code is not None:
+            env["PYTHONPATH"] = str(code)
+        t = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "tests.faultsrv", str(cfg)], cwd=str(code or REPO),
+                              env=env, capture_output=True, text=True, timeout=1800)
+        end = time.monotonic() - t
+        if done.returncode != 0:
+            raise SystemExit(done.stderr[-3000:])
+        first = round(site.alerts[0] - t, 1) if site.alerts else None
+        return {"slow_pages": SLOW_PAGES, "first_alert_seconds": first, "run_seconds": round(end, 1),
+                "alerts": len(site.alerts), "summary": done.stdout.strip().splitlines()[-1]}
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ from extractors.urls import UnsafeURL, check_address, check_scheme
 from seedwatch.config import FetchConfig
 
 TEMPORARY, PERMANENT, SKIP = "temporary", "permanent", "skip"
+# The outcome of a page the run's page budget ran out before: not fetched, nothing recorded.
+DEFERRED = "deferred"
+BUDGET_USED = "page time budget used up"
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
 _REDIRECTS = {301, 302, 303, 307, 308}
 
@@ -165,15 +168,41 @@ class Fetcher:
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
 
-    async def fetch_all(self, requests: Iterable[FetchRequest]) -> list[FetchResult]:
-        return list(await asyncio.gather(*(self.fetch(r) for r in requests)))
+    async def fetch_all(self, requests: Iterable[FetchRequest], deadline: float | None = None
+                        ) -> list[FetchResult]:
+        """One result per request, in order. With `deadline` (a `time.time()` value), fetches
+        still running then are stopped (failed, temporary: "page time budget used up") and
+        those not started yet are `deferred`."""
+        requests = list(requests)
+        if deadline is None or not requests:
+            return list(await asyncio.gather(*(self.fetch(r) for r in requests)))
+        started: set[int] = set()
+        tasks = [asyncio.ensure_future(self.fetch(r, started, i)) for i, r in enumerate(requests)]
+        await asyncio.wait(tasks, timeout=max(0.0, deadline - time.time()))
+        late = [t for t in tasks if not t.done()]
+        for t in late:
+            t.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        out = []
+        for i, (req, t) in enumerate(zip(requests, tasks)):
+            if not t.cancelled() and t.exception() is None:
+                out.append(t.result())
+            elif i in started:
+                out.append(FetchResult(req.url, req.url, "failed", error_class=TEMPORARY,
+                                       error=BUDGET_USED + ": still loading, fetched again on a later run"))
+            else:
+                out.append(FetchResult(req.url, req.url, DEFERRED, error=BUDGET_USED + " before it started"))
+        return out
 
-    async def fetch(self, req: FetchRequest) -> FetchResult:
-        started = time.monotonic()
+    async def fetch(self, req: FetchRequest, started: set[int] | None = None, index: int = 0
+                    ) -> FetchResult:
+        begun = time.monotonic()
         host = urlsplit(req.url).hostname or ""
         async with self._global, self._hosts[host]:
+            if started is not None:
+                started.add(index)
             result = await self._fetch_with_retries(req)
-        result.duration_ms = (time.monotonic() - started) * 1000
+        result.duration_ms = (time.monotonic() - begun) * 1000
         return result
 
     async def _fetch_with_retries(self, req: FetchRequest) -> FetchResult:
