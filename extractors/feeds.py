@@ -13,7 +13,7 @@ import charset_normalizer
 import feedparser
 
 from extractors.dates import checked_date
-from extractors.urls import canonical_url
+from extractors.urls import canonical_url, strip_userinfo
 
 # A DOCTYPE that declares entities is the vehicle of "billion laughs"-style expansion: drop it.
 # Searched only in the prolog (the first bytes), so a hostile body cannot make the search slow.
@@ -86,6 +86,7 @@ def _entry(e: feedparser.FeedParserDict, lang: str | None, fetched_at: datetime)
     link = (e.get("link") or "").strip() or None
     if link and not link.lower().startswith(("http://", "https://")):
         link = None
+    link = strip_userinfo(link) if link else None
     guid = (e.get("id") or "").strip() or None
     published, note = _date(e, fetched_at)
     return FeedEntry(

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from extractors.urls import UnsafeURL, check_address, check_scheme
+from extractors.urls import UnsafeURL, check_address, check_scheme, strip_userinfo
 from seedwatch.config import FetchConfig
 
 TEMPORARY, PERMANENT, SKIP = "temporary", "permanent", "skip"
@@ -253,6 +253,7 @@ class Fetcher:
         if req.last_modified:
             headers["If-Modified-Since"] = req.last_modified
         for hop in range(self.cfg.max_redirects + 1):
+            url = strip_userinfo(url)  # httpx would send user:password@ as Basic auth
             allow = self.cfg.allow_private_addresses or (req.trusted and hop == 0)
             await self._check(url, allow)
             async with self._client.stream("GET", url, headers=headers) as resp:

@@ -191,6 +191,14 @@ def _validate(cfg: Config) -> None:
     for i, feed in enumerate(cfg.feeds):
         if not re.match(r"^https?://", feed.url):
             raise ConfigError(f"feeds[{i}].url: only http(s) URLs are monitored, got {feed.url!r}")
+        ref = _ENV_REF.search(feed.url)
+        if ref:
+            raise ConfigError(f"feeds[{i}].url: ${{{ref.group(1)}}} is not expanded in feed URLs (a feed URL "
+                              "is stored in the warehouse and shown in logs, so it must hold no secret): "
+                              "write the full URL")
+        if "@" in feed.url.split("://", 1)[1].split("/", 1)[0]:
+            raise ConfigError(f"feeds[{i}].url: credentials (user:password@) in a feed URL are not "
+                              "supported: they would be stored in the warehouse and shown in logs")
     seen: set[str] = set()
     for i, feed in enumerate(cfg.feeds):
         if feed.url in seen:

@@ -26,7 +26,7 @@ from extractors.pool import extract_pages
 from seedwatch.config import Config
 from warehouse import store
 from warehouse.db import Warehouse
-from warehouse.snapshot import refresh_snapshot, snapshot_path
+from warehouse.snapshot import refresh_snapshot, remove_leftovers, snapshot_path
 
 
 @dataclass
@@ -125,6 +125,7 @@ def load_detectors(cfg: Config) -> list[TopicDetector]:
 # --- stage 1: feeds ------------------------------------------------------------------------
 
 def register_feeds(wh: Warehouse, cfg: Config, run_id: str) -> list[dict[str, Any]]:
+    remove_leftovers(wh.path)  # a snapshot copy half-written by a run that failed or was killed
     with wh.transaction() as con:
         store.upsert_feeds(con, [dataclasses.asdict(f) for f in cfg.feeds])
         store.start_run(con, run_id)

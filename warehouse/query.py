@@ -28,7 +28,7 @@ from uuid import UUID
 import duckdb
 
 from seedwatch.safetext import clean
-from warehouse.db import WarehouseError, migrations, open_connection
+from warehouse.db import WarehouseError, damaged, is_damage, migrations, open_connection
 from warehouse.snapshot import snapshot_path
 
 # How long a read of the main file (no snapshot yet) waits for the flow's short transactions.
@@ -217,12 +217,15 @@ def print_result(con: duckdb.DuckDBPyConnection, sql: str, fmt: str) -> None:
 def execute(path: str | Path, sql: str, fmt: str) -> bool:
     """Run one query on the warehouse at `path` (its snapshot); print the result, or one error
     line. True on success."""
-    with reading(path) as (_, con):
+    with reading(path) as (source, con):
         try:
             print_result(con, sql, fmt)
         except duckdb.Error as exc:
             sys.stdout.flush()
-            _report_error(exc, con)
+            if is_damage(exc):  # what to do, not only DuckDB's checksum numbers
+                print(f"seedwatch: error: {damaged(source.path, exc)}", file=sys.stderr)
+            else:
+                _report_error(exc, con)
             return False
     return True
 
