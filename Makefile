@@ -28,6 +28,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.faults
 
 eval: $(STAMP)
 	$(BIN)/seedwatch eval ../shared/eval/dev.jsonl.gz

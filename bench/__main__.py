@@ -40,7 +40,9 @@ def write_config(path: Path, base: str, corpus: Corpus | None, warehouse: Path, 
              "[fetch]", "allow_private_addresses = true", "retries = 0",
              # One local server stands in for many sites: lift the per-host limit to the global one.
              f"concurrency = {args.concurrency}", f"per_host = {args.concurrency}",
-             f"batch_size = {args.batch_size}", "",
+             f"batch_size = {args.batch_size}",
+             # The whole corpus is one run's work: no page budget (older checkouts lack the key).
+             *([] if args.code else ["page_budget_seconds = 0"]), "",
              "[extract]", f"workers = {args.workers}", ""]
     if args.dask:
         lines += ["[runner]", f'dask_address = "{args.dask}"', ""]

@@ -57,6 +57,11 @@ class FetchConfig:
     allow_private_addresses: bool = False
     # Pages fetched per batch: fetched, extracted, scored and stored before the next batch.
     batch_size: int = 200
+    # How long a run waits for article pages in all (new entries and page retries) before it
+    # stores what it has and sends alerts: pages still loading then are left to the page-retry
+    # queue (their articles are stored with the feed's text), pages not started yet wait for
+    # the next run. 0 turns the budget off.
+    page_budget_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -188,9 +193,19 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("schedule.interval_minutes: must be > 0 (or set schedule.cron)")
     if cfg.fetch.max_bytes < 1024:
         raise ConfigError("fetch.max_bytes: must be at least 1024")
+    if cfg.fetch.page_budget_seconds < 0:
+        raise ConfigError("fetch.page_budget_seconds: must be >= 0 (0: no budget)")
     for i, feed in enumerate(cfg.feeds):
         if not re.match(r"^https?://", feed.url):
             raise ConfigError(f"feeds[{i}].url: only http(s) URLs are monitored, got {feed.url!r}")
+        ref = _ENV_REF.search(feed.url)
+        if ref:
+            raise ConfigError(f"feeds[{i}].url: ${{{ref.group(1)}}} is not expanded in feed URLs (a feed URL "
+                              "is stored in the warehouse and shown in logs, so it must hold no secret): "
+                              "write the full URL")
+        if "@" in feed.url.split("://", 1)[1].split("/", 1)[0]:
+            raise ConfigError(f"feeds[{i}].url: credentials (user:password@) in a feed URL are not "
+                              "supported: they would be stored in the warehouse and shown in logs")
     seen: set[str] = set()
     for i, feed in enumerate(cfg.feeds):
         if feed.url in seen:

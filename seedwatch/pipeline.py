@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -18,14 +19,14 @@ from alerts.channels import Channel
 from alerts.outbox import DeliveryReport, deliver_due, queue_story_alerts
 from extractors.article import content_hash
 from extractors.assemble import build_article
-from extractors.http import TEMPORARY
+from extractors.http import DEFERRED, TEMPORARY
 from extractors.feeds import FeedEntry
 from extractors.polling import FeedPoll, fetch_pages, poll_feeds
 from extractors.pool import extract_pages
 from seedwatch.config import Config
 from warehouse import store
 from warehouse.db import Warehouse
-from warehouse.snapshot import refresh_snapshot, snapshot_path
+from warehouse.snapshot import refresh_snapshot, remove_leftovers, snapshot_path
 
 
 @dataclass
@@ -48,6 +49,8 @@ class RunSummary:
     pages_fetched: int = 0
     pages_failed: int = 0
     pages_upgraded: int = 0  # articles whose page arrived on a retry, after a temporary failure
+    pages_deferred: int = 0  # pages the page budget ran out before (they wait for the next run)
+    page_budget_used_up: bool = False
     new_articles: int = 0
     new_matches: int = 0
     matches: list[dict[str, Any]] = field(default_factory=list)
@@ -125,6 +128,7 @@ def load_detectors(cfg: Config) -> list[TopicDetector]:
 # --- stage 1: feeds ------------------------------------------------------------------------
 
 def register_feeds(wh: Warehouse, cfg: Config, run_id: str) -> list[dict[str, Any]]:
+    remove_leftovers(wh.path)  # a snapshot copy half-written by a run that failed or was killed
     with wh.transaction() as con:
         store.upsert_feeds(con, [dataclasses.asdict(f) for f in cfg.feeds])
         store.start_run(con, run_id)
@@ -139,7 +143,8 @@ def poll(cfg: Config, states: list[dict[str, Any]]) -> list[FeedPoll]:
 def _entry_row(p: FeedPoll, e: FeedEntry, run_id: str, now: datetime) -> dict[str, Any]:
     return {"feed_id": p.feed_id, "guid": e.guid, "link": e.link, "canonical_url": e.canonical_url,
             "title": e.title, "summary": e.summary, "content": e.content, "language": e.language,
-            "published": e.published, "first_seen": now, "run_id": run_id}
+            "published": e.published, "published_note": e.published_note, "first_seen": now,
+            "run_id": run_id}
 
 
 def _fetch_row(run_id: str, kind: str, res: Any, feed_id: str | None, outcome: str | None = None,
@@ -194,13 +199,27 @@ def pending_cursor(pending: list[dict[str, Any]]) -> tuple[Any, str] | None:
 
 def _as_entry(row: dict[str, Any]) -> FeedEntry:
     return FeedEntry(row["guid"], row["link"], row["article_url"], row["title"] or "",
-                     row["summary"] or "", row["content"] or "", row["published"], row["language"])
+                     row["summary"] or "", row["content"] or "", row["published"], row["language"],
+                     row.get("published_note"))
 
 
-def fetch_batch(cfg: Config, pending: list[dict[str, Any]]) -> dict[str, Any]:
-    """The pages of the pending entries that have a link, by link."""
+def page_deadline(cfg: Config, started: float | None = None) -> float | None:
+    """The `time.time()` by which a run stops waiting for pages (`[fetch] page_budget_seconds`
+    from `started`, the start of its page stage), or None without a budget."""
+    budget = cfg.fetch.page_budget_seconds
+    return None if budget <= 0 else (started if started is not None else time.time()) + budget
+
+
+def budget_left(deadline: float | None) -> bool:
+    return deadline is None or time.time() < deadline
+
+
+def fetch_batch(cfg: Config, pending: list[dict[str, Any]], deadline: float | None = None
+                ) -> dict[str, Any]:
+    """The pages of the pending entries that have a link, by link; with `deadline`, pages
+    still loading then are failed (temporary) and those not started are `deferred`."""
     links = list(dict.fromkeys(r["link"] for r in pending if r["canonical_url"]))
-    return {res.url: res for res in fetch_pages(cfg.fetch, links)}
+    return {res.url: res for res in fetch_pages(cfg.fetch, links, deadline)}
 
 
 def pages_to_extract(pages: dict[str, Any]) -> tuple[list[str], list[tuple[bytes, str | None]]]:
@@ -209,10 +228,11 @@ def pages_to_extract(pages: dict[str, Any]) -> tuple[list[str], list[tuple[bytes
     return [link for link, _ in ok], [(res.content or b"", res.final_url) for _, res in ok]
 
 
-def build_articles(cfg: Config, pending: list[dict[str, Any]], run_id: str
+def build_articles(cfg: Config, pending: list[dict[str, Any]], run_id: str,
+                   deadline: float | None = None
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Fetch and extract the pages of pending entries; (article rows, page fetch-log rows)."""
-    pages = fetch_batch(cfg, pending)
+    pages = fetch_batch(cfg, pending, deadline)
     links, todo = pages_to_extract(pages)
     extracted = dict(zip(links, extract_pages(todo, cfg.extract.workers)))
     return assemble_articles(cfg, pending, pages, extracted, run_id)
@@ -221,11 +241,15 @@ def build_articles(cfg: Config, pending: list[dict[str, Any]], run_id: str
 def assemble_articles(cfg: Config, pending: list[dict[str, Any]], pages: dict[str, Any],
                       extracted: dict[str, dict[str, Any]], run_id: str
                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Article rows and page fetch-log rows from fetched pages and their extraction, by link."""
+    """Article rows and page fetch-log rows from fetched pages and their extraction, by link.
+    An entry whose page was deferred (the page budget ran out first) gets no article: it stays
+    pending for the next run."""
     now = datetime.now(timezone.utc)
     articles, log = [], []
     for row in pending:
         page = pages.get(row["link"]) if row["canonical_url"] else None
+        if page is not None and page.outcome == DEFERRED:
+            continue
         ex = extracted.get(row["link"])
         art = build_article(_as_entry(row), row["feed_id"], page, ex, cfg.extract.min_chars, run_id, now)
         if page is not None and page.outcome == "failed" and page.error_class == TEMPORARY:
@@ -253,9 +277,10 @@ def score_articles(detectors: list[TopicDetector], articles: list[dict[str, Any]
 
 
 def process_batch(wh: Warehouse, cfg: Config, detectors: list[TopicDetector],
-                  pending: list[dict[str, Any]], run_id: str) -> BatchResult:
+                  pending: list[dict[str, Any]], run_id: str, deadline: float | None = None
+                  ) -> BatchResult:
     """Pages → articles → scores for one batch, stored in one transaction."""
-    articles, log = build_articles(cfg, pending, run_id)
+    articles, log = build_articles(cfg, pending, run_id, deadline)
     return store_batch(wh, detectors, articles, log)
 
 
@@ -286,16 +311,21 @@ PAGE_RETRY_MAX_ATTEMPTS = 4  # retries after 5, 10, 20 and 40 minutes, then the 
 
 
 def retry_pages(wh: Warehouse, cfg: Config, detectors: list[TopicDetector], run_id: str,
-                extract: Any = None) -> int:
+                extract: Any = None, deadline: float | None = None) -> int:
     """Fetch again the pages that failed with a temporary error; when one arrives, upgrade
     its article's text and score it again (a late match is then grouped and alerted like any
-    other). Returns how many articles were upgraded."""
+    other). Returns how many articles were upgraded. Within the run's page budget
+    (`deadline`): none are tried once it is used up, and those it cuts short count as a failed
+    attempt."""
     now = datetime.now(timezone.utc)
+    if not budget_left(deadline):
+        return 0
     with wh.connect() as con:
         due = store.due_page_retries(con, now, cfg.fetch.batch_size)
     if not due:
         return 0
-    pages = {r.url: r for r in fetch_pages(cfg.fetch, [d["link"] for d in due])}
+    pages = {r.url: r for r in fetch_pages(cfg.fetch, [d["link"] for d in due], deadline)}
+    due = [d for d in due if pages[d["link"]].outcome != DEFERRED]  # not tried: still due
     links, todo = pages_to_extract(pages)
     run = extract or (lambda items: extract_pages(items, cfg.extract.workers))
     extracted = dict(zip(links, run(todo)))

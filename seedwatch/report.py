@@ -45,6 +45,9 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{summary['new_articles']} new articles; "
         f"{summary['new_matches']} new matches; alerts {summary['alerts_sent']} sent, "
         f"{summary['alerts_failed']} failed; {secs:.1f}s")
+    if summary.get("page_budget_used_up"):
+        console.print(f"  page budget ([fetch] page_budget_seconds) used up: {summary.get('pages_deferred', 0)} "
+                      "pages wait for the next run; pages still loading went to the page-retry queue")
     for err in summary.get("alert_errors", [])[:5]:
         console.print(f"  alert failed: {_short(err, 150)}")
     older = summary.get("older_scores") or {}
