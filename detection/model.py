@@ -96,3 +96,61 @@ def fit(rows: list[dict[str, float]], labels: list[bool], names: list[str],
 def logit(p: float) -> float:
     p = min(max(p, 1e-9), 1 - 1e-9)
     return math.log(p / (1 - p))
+
+
+FEEDBACK_PRIOR = 40.0     # how firmly the shipped weights hold against an analyst's labels
+FEEDBACK_WEIGHT = 4.0     # one analyst label counts as four labelled articles
+
+
+def adapt(model: LinearModel, rows: list[dict[str, float]], labels: list[bool],
+          prior: float = FEEDBACK_PRIOR, weight: float = FEEDBACK_WEIGHT,
+          iterations: int = 25) -> LinearModel:
+    """The model moved toward an analyst's labels: maximum a posteriori logistic regression
+    with a Gaussian prior centred on the shipped weights (so a handful of labels nudges the
+    model, a consistent pattern of them moves it), the threshold kept. Pure Python: the
+    system is small (one weight per feature)."""
+    if not rows:
+        return model
+    names = list(model.weights)
+    k = len(names)
+    w0 = [model.weights[n] / model.scale.get(n, 1.0) for n in names] + [model.bias]
+    w = list(w0)
+    xs = [[r.get(n, 0.0) for n in names] + [1.0] for r in rows]
+    for _ in range(iterations):
+        grad = [prior * (w[j] - w0[j]) for j in range(k + 1)]
+        hess = [[prior if i == j else 0.0 for j in range(k + 1)] for i in range(k + 1)]
+        for x, y in zip(xs, labels):
+            p = logistic(sum(a * b for a, b in zip(w, x)))
+            g, h = weight * (p - float(y)), weight * p * (1.0 - p)
+            for i in range(k + 1):
+                if x[i]:
+                    grad[i] += g * x[i]
+                    row = hess[i]
+                    for j in range(k + 1):
+                        if x[j]:
+                            row[j] += h * x[i] * x[j]
+        step = _solve(hess, grad)
+        w = [a - b for a, b in zip(w, step)]
+        if max(abs(s) for s in step) < 1e-8:
+            break
+    return LinearModel(dict(zip(names, w[:k])), w[k], model.threshold,
+                       trained_on={**model.trained_on, "feedback_labels": len(rows)})
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """Gaussian elimination with partial pivoting (the matrix is small and positive definite)."""
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        piv = max(range(col, n), key=lambda r: abs(m[r][col]))
+        m[col], m[piv] = m[piv], m[col]
+        d = m[col][col] or 1e-12
+        for r in range(col + 1, n):
+            f = m[r][col] / d
+            if f:
+                for c in range(col, n + 1):
+                    m[r][c] -= f * m[col][c]
+    out = [0.0] * n
+    for r in range(n - 1, -1, -1):
+        out[r] = (m[r][n] - sum(m[r][c] * out[c] for c in range(r + 1, n))) / (m[r][r] or 1e-12)
+    return out

@@ -26,7 +26,7 @@ from typing import Iterable
 
 from detection.explain import explain
 from detection.features import RoleMap, in_scope, lexical_features
-from detection.model import LinearModel, load_model
+from detection.model import LinearModel, adapt, load_model
 from detection.profile import Profile, build_profile, concept_tf, concept_vector, cosine
 from detection.text import Analysis, analyse
 from detection.topic import Topic
@@ -64,8 +64,10 @@ class Detector:
     version = DETECTOR_VERSION
 
     def __init__(self, topic: Topic, threshold: float | None = None,
-                 model: LinearModel | None = None):
-        """`threshold` overrides the topic's, which overrides the model's (detection-cost) one."""
+                 model: LinearModel | None = None, feedback: Iterable = ()):
+        """`threshold` overrides the topic's, which overrides the model's (detection-cost) one.
+        `feedback`: an analyst's labels, (title, text, relevant) triples; the model is moved
+        toward them (detection.model.adapt) and the version says so."""
         self.topic = topic
         self.profile: Profile = build_profile(topic)
         lex = topic.lexicon
@@ -74,6 +76,20 @@ class Detector:
         self._idf = {name: c.idf for name, c in lex.concepts.items()}
         self.rolemap = RoleMap.for_topic(topic)
         self.model = model or load_model(topic.model_path)
+        self.feedback_labels = 0
+        feedback = list(feedback)
+        if feedback:
+            rows, labels = [], []
+            for title, text, relevant in feedback:
+                feats = self.features(title, text)[4]
+                if feats is not None:
+                    rows.append(feats)
+                    labels.append(bool(relevant))
+            self.model = adapt(self.model, rows, labels)
+            self.feedback_labels = len(rows)
+            if rows:
+                # Verdicts of an adapted model are another detector's: keep them apart.
+                self.version = f"{DETECTOR_VERSION}+fb{len(rows)}"
         chosen = threshold if threshold is not None else topic.threshold
         self.threshold = float(chosen if chosen is not None else self.model.threshold)
 

@@ -394,3 +394,20 @@ def test_bootstrap_interval_narrows_with_more_data():
     width = lambda ci: ci["recall"][1] - ci["recall"][0]  # noqa: E731
     assert width(large) < width(small)
     assert small["recall"][0] < 0.8 < small["recall"][1]
+
+
+def test_feedback_moves_the_model_toward_the_analysts_labels(topic):
+    base = Detector(topic)
+    probe = ("Seoul and Pyongyang trade barbs over drone incursion",
+             "South Korea's unification ministry rejected North Korea's claims.")
+    feedback = [(probe[0], probe[1], False),
+                ("South Korea denies sending drones to Pyongyang",
+                 "North Korea said drones from the South flew over Pyongyang; Seoul rejected the claim.", False)]
+    adapted = Detector(topic, feedback=feedback)
+    assert adapted.version != base.version and adapted.feedback_labels == 2
+    assert adapted.score(*probe).score < base.score(*probe).score
+    # A clear case stays a match: two labels nudge the model, they do not overturn it.
+    assert adapted.score("Two Koreas agree to hold talks at Panmunjom", "").decision
+    # Labels on articles outside the topic's scope change nothing.
+    same = Detector(topic, feedback=[("Typhoon nears Busan", "Heavy rain expected.", False)])
+    assert same.version == base.version
