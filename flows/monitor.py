@@ -21,6 +21,11 @@ from seedwatch.pipeline import RunSummary
 _task = dict(cache_policy=NO_CACHE, persist_result=False)
 
 
+@task(name="ingest-inbox", **_task)
+def ingest_inbox(cfg: Config, run_id: str):
+    return pipeline.ingest_inbox(pipeline.warehouse_for(cfg), run_id)
+
+
 @task(name="register-feeds", **_task)
 def register_feeds(cfg: Config, run_id: str) -> list[dict]:
     return pipeline.register_feeds(pipeline.warehouse_for(cfg), cfg, run_id)
@@ -81,6 +86,9 @@ def run_cycle(cfg: Config) -> RunSummary:
     pipeline.load_detectors(cfg)  # fail early on a broken topic file
     # Extraction workers (or the Dask client) start here, while the feeds are polled.
     with extractor_for(cfg) as extractor:
+        with timed(summary, "inbox"):
+            inbox = ingest_inbox(cfg, summary.run_id)
+        summary.feedback_ingested, summary.requests_applied = inbox.feedback, inbox.requests
         with timed(summary, "feeds"):
             states = register_feeds(cfg, summary.run_id)
             polls = poll_feeds(cfg, states)

@@ -54,6 +54,9 @@ class RunSummary:
     alerts_sent: int = 0
     alerts_failed: int = 0
     alert_errors: list[str] = field(default_factory=list)
+    # Taken in from the UI's inbox (warehouse/feedback.py): feedback rows, requests applied.
+    feedback_ingested: int = 0
+    requests_applied: int = 0
     # Wall seconds per stage (feeds, fetch_pages, extract_wait, store, alerts, finish).
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -117,6 +120,16 @@ def load_detectors(cfg: Config) -> list[TopicDetector]:
         topic, det = _detector(str(path), path.stat().st_mtime if path.exists() else 0.0)
         out.append(TopicDetector(topic.name, topic.threshold if threshold is None else threshold, det))
     return out
+
+
+# --- stage 0: the analyst's inbox ----------------------------------------------------------
+
+def ingest_inbox(wh: Warehouse, run_id: str) -> Any:
+    """Take in the feedback and requests the web UI queued since the last run (one
+    transaction; idempotent), before the feeds, so a feed enabled again is fetched now."""
+    from warehouse.feedback import ingest_inbox as take_in
+    with wh.transaction() as con:
+        return take_in(con, wh.path, run_id)
 
 
 # --- stage 1: feeds ------------------------------------------------------------------------
@@ -381,5 +394,5 @@ def changed_anything(summary: RunSummary) -> bool:
     failure. A run where every feed was unchanged (304) is not worth a snapshot: the copy costs
     time in proportion to the whole warehouse, and only fetch times and the run row differ."""
     return bool(summary.new_entries or summary.new_articles or summary.pages_upgraded
-                or summary.alerts_sent
+                or summary.alerts_sent or summary.feedback_ingested or summary.requests_applied
                 or summary.alerts_failed or any(f.outcome == "failed" for f in summary.feeds))
