@@ -43,7 +43,8 @@ def highlight(text: Any, forms: Iterable[str], limit: int | None = 600) -> Marku
     forms = [f for f in forms if f]
     if not text or not forms:
         return Markup(escape(text))
-    pattern = re.compile("|".join(re.escape(f) for f in forms), re.IGNORECASE)
+    # A form may be a stem ("talk" in "talks"): the rest of a Latin word is marked with it.
+    pattern = re.compile("(?:" + "|".join(re.escape(f) for f in forms) + ")[A-Za-z]*", re.IGNORECASE)
     out, last = [], 0
     for m in pattern.finditer(text):
         out.append(escape(text[last:m.start()]))

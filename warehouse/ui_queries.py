@@ -46,15 +46,22 @@ def _json(value: Any) -> Any:
 
 class _Shared:
     def __init__(self, con: Con, ident: tuple[int, int, int]):
-        self.con, self.ident, self.users, self.retired = con, ident, 0, False
+        self.con, self.ident, self.users = con, ident, 0
 
 
 class SnapshotReader:
-    """Read connections for a web app's requests; see the module's docstring."""
+    """Read connections for a web app's requests; see the module's docstring.
+
+    DuckDB keeps one database instance per path and process: while a connection to the old
+    snapshot is open, connecting to the same path again would return the old file's instance. So
+    when a new snapshot appears, new requests wait (briefly: requests take milliseconds) for the
+    ones still reading the old copy, the old connection is closed, and then the new one opened."""
+
+    DRAIN_SECONDS = 10.0
 
     def __init__(self, warehouse: str | Path):
         self.warehouse = Path(warehouse)
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._current: _Shared | None = None
 
     def _acquire(self) -> _Shared | None:
@@ -62,25 +69,31 @@ class SnapshotReader:
         try:
             st = os.stat(snap)
         except FileNotFoundError:
-            return None
-        ident = (st.st_dev, st.st_ino, st.st_mtime_ns)
-        with self._lock:
+            st = None
+        with self._cond:
             cur = self._current
-            if cur is None or cur.ident != ident:
-                con = open_connection(snap, read_only=True, lock_timeout=READ_LOCK_TIMEOUT)
-                if cur is not None:
-                    cur.retired = True
+            if st is None and cur is None:
+                return None
+            ident = cur.ident if st is None else (st.st_dev, st.st_ino, st.st_mtime_ns)
+            if cur is not None and cur.ident != ident:
+                self._cond.wait_for(lambda: cur.users == 0, timeout=self.DRAIN_SECONDS)
+                if self._current is cur:
                     if cur.users == 0:
                         cur.con.close()
-                cur = self._current = _Shared(con, ident)
-            cur.users += 1
-            return cur
+                        self._current = None
+                    else:  # a request stuck on the old copy: keep serving it a while longer
+                        cur.users += 1
+                        return cur
+            if self._current is None:
+                self._current = _Shared(open_connection(snap, read_only=True,
+                                                        lock_timeout=READ_LOCK_TIMEOUT), ident)
+            self._current.users += 1
+            return self._current
 
     def _release(self, shared: _Shared) -> None:
-        with self._lock:
+        with self._cond:
             shared.users -= 1
-            if shared.retired and shared.users == 0:
-                shared.con.close()
+            self._cond.notify_all()
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[tuple[Source, Con]]:
@@ -100,12 +113,10 @@ class SnapshotReader:
             self._release(shared)
 
     def close(self) -> None:
-        with self._lock:
-            if self._current is not None:
-                self._current.retired = True
-                if self._current.users == 0:
-                    self._current.con.close()
-                self._current = None
+        with self._cond:
+            if self._current is not None and self._current.users == 0:
+                self._current.con.close()
+            self._current = None
 
 
 # --- filters -----------------------------------------------------------------------------------
