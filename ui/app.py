@@ -152,7 +152,9 @@ def create_app(settings: UiSettings) -> Starlette:
             labels = {r["article_id"]: r for r in fb.feedback_list(con, st["topic"], queued)
                       if r["article_id"] in {a["article_id"] for a in st["articles"]}}
             return {"story": st, "groups": _fold(st["articles"]), "labels": labels,
-                    "threshold": q.topic_threshold(con, st["topic"]), "title": clean(st["headline"], 80)}
+                    "threshold": next((a["explanation"].get("threshold") for a in st["articles"]
+                                       if isinstance(a["explanation"].get("threshold"), (int, float))), None),
+                    "title": clean(st["headline"], 80)}
         return read(request, fetch, "story.html")
 
     def coverage(request: Request) -> Response:

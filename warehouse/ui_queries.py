@@ -213,15 +213,19 @@ def story(con: Con, story_id: str) -> dict[str, Any] | None:
         return None
     st = rows[0]
     arts = _dicts(con.execute(f"""
+        WITH m AS (SELECT * FROM story_members WHERE story_id = $id),
+        s AS (SELECT sc.* FROM scores sc JOIN m ON sc.article_id = m.article_id AND sc.topic = m.topic
+              QUALIFY row_number() OVER (PARTITION BY sc.article_id
+                                         ORDER BY sc.scored_at DESC, sc.detector_version DESC) = 1)
         SELECT m.article_id, m.joined_by, m.similarity, m.article_at, m.language AS member_language,
                a.title, a.language, a.canonical_url, a.published, a.first_seen, a.text_source,
                o.outlet, g.dup_group_id, g.method AS dup_method, g.similarity AS dup_similarity,
                s.score, s.decision, s.explanation, s.detector_version
-        FROM story_members m JOIN articles a USING (article_id)
+        FROM m JOIN articles a USING (article_id)
         LEFT JOIN article_outlets o USING (article_id)
         LEFT JOIN article_groups g USING (article_id)
-        LEFT JOIN latest_scores s ON s.article_id = m.article_id AND s.topic = m.topic
-        WHERE m.story_id = $id ORDER BY m.article_at, m.article_id""", {"id": story_id}))
+        LEFT JOIN s ON s.article_id = m.article_id
+        ORDER BY m.article_at, m.article_id""", {"id": story_id}))
     for a in arts:
         a["explanation"] = _json(a["explanation"]) or {}
     st["articles"] = arts
@@ -254,25 +258,23 @@ def stories_with_articles(con: Con, topic: str | None = None, since: date | date
     if not rows:
         return rows
     arts = _dicts(con.execute("""
+        WITH m AS (SELECT * FROM story_members WHERE list_contains($ids, story_id)),
+        s AS (SELECT sc.article_id, sc.topic, sc.score FROM scores sc
+              JOIN m ON sc.article_id = m.article_id AND sc.topic = m.topic
+              QUALIFY row_number() OVER (PARTITION BY sc.article_id, sc.topic
+                                         ORDER BY sc.scored_at DESC, sc.detector_version DESC) = 1)
         SELECT m.story_id, m.article_id, m.article_at, a.title, a.language, a.canonical_url,
-               o.outlet, (SELECT max(s.score) FROM latest_scores s WHERE s.article_id = m.article_id
-                          AND s.topic = m.topic) AS score
-        FROM story_members m JOIN articles a USING (article_id)
+               o.outlet, s.score
+        FROM m JOIN articles a USING (article_id)
         LEFT JOIN article_outlets o USING (article_id)
-        WHERE list_contains($ids, m.story_id) ORDER BY m.article_at, m.article_id""",
-                              {"ids": [r["story_id"] for r in rows]}))
+        LEFT JOIN s ON s.article_id = m.article_id AND s.topic = m.topic
+        ORDER BY m.article_at, m.article_id""", {"ids": [r["story_id"] for r in rows]}))
     by: dict[str, list[dict[str, Any]]] = {}
     for a in arts:
         by.setdefault(a.pop("story_id"), []).append(a)
     for r in rows:
         r["articles"] = by.get(r["story_id"], [])
     return rows
-
-
-def topic_threshold(con: Con, topic: str) -> float | None:
-    row = con.execute("SELECT TRY_CAST(any_value(explanation ->> 'threshold') AS DOUBLE) FROM latest_scores "
-                      "WHERE topic = ?", [topic]).fetchall()
-    return row[0][0] if row else None
 
 
 # --- coverage ----------------------------------------------------------------------------------
