@@ -284,6 +284,37 @@ def test_enable_a_disabled_feed_from_the_ui(ui, demo):
     assert ui.post("/feeds/nosuchfeed/enable", data={"csrf": csrf_of(ui)}).status_code == 404
 
 
+def test_pages_keep_answering_while_the_monitor_runs(ui, demo):
+    """Readers of the snapshot and the monitor never wait for each other: pages are requested in
+    a loop while two runs go, each run swaps in a new snapshot, and nothing fails."""
+    stop, statuses, errors = threading.Event(), [], []
+
+    def browse() -> None:
+        with httpx.Client(base_url=str(ui.base_url), timeout=20) as c:
+            while not stop.is_set():
+                for path in ("/", "/coverage", "/feeds", "/runs", f"/topics/{TOPIC}.atom"):
+                    try:
+                        statuses.append(c.get(path).status_code)
+                    except httpx.HTTPError as exc:  # pragma: no cover - reported below
+                        errors.append(repr(exc))
+    readers = [threading.Thread(target=browse) for _ in range(2)]
+    for t in readers:
+        t.start()
+    try:
+        before = demo.sql("SELECT count(*) FROM runs")[0][0]
+        for _ in range(2):
+            fb.queue_feedback(demo.warehouse, TOPIC, "relevant",
+                              [demo.sql("SELECT min(article_id) FROM story_members")[0][0]])
+            assert demo.run().feedback_ingested == 1  # stored something: a new snapshot is swapped in
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert not errors and len(statuses) > 10 and set(statuses) == {200}
+    assert demo.sql("SELECT count(*) FROM runs WHERE finished_at IS NOT NULL")[0][0] == before + 2
+    assert f"{before + 2}</span></h1>" in ui.get("/runs").text  # the UI reads the newest snapshot
+
+
 # --- the inbox file ------------------------------------------------------------------------------
 
 def test_inbox_survives_torn_and_bad_lines_and_concurrent_writers(tmp_path):
