@@ -145,9 +145,12 @@ def cmd_topic_show(args: argparse.Namespace) -> int:
 def _feedback_config(args: argparse.Namespace):
     """The config whose warehouse holds the analyst's labels: --config, or ./seedwatch.toml
     when there is one (else no labels are listed)."""
-    if args.config is None and not Path(DEFAULT_CONFIG).is_file():
-        return None
-    return load_config(args.config or DEFAULT_CONFIG)
+    if args.config is not None:
+        return load_config(args.config)
+    try:
+        return load_config(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).is_file() else None
+    except ConfigError:
+        return None  # not asked for: the profile alone
 
 
 # --- warehouse -----------------------------------------------------------------------------

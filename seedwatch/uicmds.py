@@ -58,8 +58,13 @@ def stories_command(cfg: Config, topic: str | None, since: str | None, as_json: 
                 "article_count", "max_score", "languages", "outlets", "headline_url", "articles")}),
                 ensure_ascii=False) + "\n")
         return 0
+    from rich.markup import escape
+
     from seedwatch.report import console, table
-    from ui.render import clean
+    from ui.render import clean as _clean
+
+    def clean(value: Any, limit: int) -> str:  # titles may hold rich markup ("[red]")
+        return escape(_clean(value, limit))
     table("Stories, newest first" + (f" ({topic})" if topic else ""),
           ["first seen", "articles", "score", "languages", "outlets", "headline", "story"],
           [(f"{r['first_seen']:%Y-%m-%d %H:%M}", r["article_count"], f"{r['max_score'] or 0:.2f}",

@@ -343,6 +343,7 @@ HOSTILE = [
     'Koreas hold talks "><img src=x onerror=alert(1)> at Panmunjom',
     "Inter-Korean talks\x00 with a NUL \x07 and controls \x1b[31m at Panmunjom",
     "Pyongyang and Seoul agree on talks " + "A" * 100_000,
+    "[bold red]Koreas[/] agree on talks at Panmunjom [/link]",  # rich markup, for the terminal
 ]
 
 
@@ -441,7 +442,7 @@ def test_hostile_titles_are_escaped_everywhere(tmp_path):
     out = subprocess.run([sys.executable, "-c", "import sys; from seedwatch.cli import main; sys.exit(main())",
                           "stories", "--config", str(_write(cfg, tmp_path))], capture_output=True, cwd=REPO,
                          timeout=60)
-    assert out.returncode == 0 and b"\x00" not in out.stdout and b"\x1b" not in out.stdout
+    assert out.returncode == 0 and b"\x00" not in out.stdout and b"\x1b" not in out.stdout, out.stderr
 
 
 def _write(cfg, tmp_path: Path) -> Path:
