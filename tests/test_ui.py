@@ -8,7 +8,6 @@ import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import quote
 
 import duckdb
 import feedparser

@@ -18,7 +18,7 @@ import ipaddress
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
