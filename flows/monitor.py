@@ -21,6 +21,11 @@ from seedwatch.pipeline import RunSummary
 _task = dict(cache_policy=NO_CACHE, persist_result=False)
 
 
+@task(name="ingest-inbox", **_task)
+def ingest_inbox(cfg: Config, run_id: str):
+    return pipeline.ingest_inbox(pipeline.warehouse_for(cfg), run_id)
+
+
 @task(name="register-feeds", **_task)
 def register_feeds(cfg: Config, run_id: str) -> list[dict]:
     return pipeline.register_feeds(pipeline.warehouse_for(cfg), cfg, run_id)
@@ -45,14 +50,15 @@ def fetch_pages(cfg: Config, pending: list[dict], deadline: float | None = None)
 def store_batch(cfg: Config, pending: list[dict], pages: dict, extracted: dict,
                 run_id: str) -> pipeline.BatchResult:
     articles, log = pipeline.assemble_articles(cfg, pending, pages, extracted, run_id)
-    return pipeline.store_batch(pipeline.warehouse_for(cfg), pipeline.load_detectors(cfg),
+    wh = pipeline.warehouse_for(cfg)
+    return pipeline.store_batch(wh, pipeline.load_detectors(cfg, wh),
                                 articles, log)
 
 
 @task(name="retry-pages", **_task)
 def retry_pages(cfg: Config, run_id: str, extractor: Any, deadline: float | None = None) -> int:
     wh = pipeline.warehouse_for(cfg)
-    return pipeline.retry_pages(wh, cfg, pipeline.load_detectors(cfg), run_id,
+    return pipeline.retry_pages(wh, cfg, pipeline.load_detectors(cfg, wh), run_id,
                                 extract=lambda pages: extractor.result(extractor.submit(pages)),
                                 deadline=deadline)
 
@@ -82,6 +88,9 @@ def run_cycle(cfg: Config) -> RunSummary:
     pipeline.load_detectors(cfg)  # fail early on a broken topic file
     # Extraction workers (or the Dask client) start here, while the feeds are polled.
     with extractor_for(cfg) as extractor:
+        with timed(summary, "inbox"):
+            inbox = ingest_inbox(cfg, summary.run_id)
+        summary.feedback_ingested, summary.requests_applied = inbox.feedback, inbox.requests
         with timed(summary, "feeds"):
             states = register_feeds(cfg, summary.run_id)
             polls = poll_feeds(cfg, states)

@@ -63,8 +63,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cfg = _config(args)
     check_config(cfg)
     from flows.serve import serve
-    serve(str(Path(args.config).resolve()), cfg)
+    ui = _start_ui_beside(cfg)
+    try:
+        serve(str(Path(args.config).resolve()), cfg)
+    finally:
+        if ui is not None:
+            ui.stop()
     return 0
+
+
+def _start_ui_beside(cfg):
+    """`seedwatch serve` runs the web UI too; a UI that cannot start is reported, not fatal."""
+    from ui.server import UiError, start_background
+    try:
+        ui = start_background(cfg)
+    except UiError as exc:
+        print(f"seedwatch: warning: web UI not started: {exc}", file=sys.stderr, flush=True)
+        return None
+    print(f"seedwatch UI (stories, feedback) at {ui.url}/", flush=True)
+    return ui
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -88,6 +105,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     console.print(f"warehouse {out / 'warehouse.duckdb'}: " +
                   ", ".join(f"{k} {v}" for k, v in counts.items()) +
                   f"; alerts delivered to {out / 'alerts.jsonl'}")
+    from seedwatch.uicmds import ui_hint
+    console.print(f"Read the stories in your browser: {ui_hint(out / 'seedwatch.toml')}")
     return 0
 
 
@@ -112,6 +131,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.feedback:
+        from seedwatch.uicmds import eval_feedback_command
+        return eval_feedback_command(_config(args), args.topic, args.json)
+    if not args.files:
+        raise UserError("eval: give labelled JSONL files, or --feedback for the analyst's labels")
     from detection.evaluate import evaluate_files, format_report
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
@@ -129,11 +153,27 @@ def cmd_topic_show(args: argparse.Namespace) -> int:
         topics = [t for t in topics if t.name == args.topic]
         if not topics:
             raise UserError(f"no topic named {args.topic!r} in {args.seeds}")
+    from seedwatch import uicmds
+    labels = _feedback_config(args)
     if args.json:
-        print(json.dumps([profile_as_dict(t) for t in topics], ensure_ascii=False, indent=2))
+        print(json.dumps([{**profile_as_dict(t), **({"feedback": uicmds.feedback_as_json(
+            uicmds.topic_feedback(labels, t.name))} if labels else {})} for t in topics],
+            ensure_ascii=False, indent=2))
     else:
-        print("\n\n".join(describe_profile(t) for t in topics))
+        print("\n\n".join(describe_profile(t) + ("\n\n" + uicmds.describe_feedback(
+            t.name, uicmds.topic_feedback(labels, t.name)) if labels else "") for t in topics))
     return 0
+
+
+def _feedback_config(args: argparse.Namespace):
+    """The config whose warehouse holds the analyst's labels: --config, or ./seedwatch.toml
+    when there is one (else no labels are listed)."""
+    if args.config is not None:
+        return load_config(args.config)
+    try:
+        return load_config(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).is_file() else None
+    except ConfigError:
+        return None  # not asked for: the profile alone
 
 
 # --- warehouse -----------------------------------------------------------------------------
@@ -151,9 +191,33 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from warehouse.export import export_parquet
     cfg = _config(args)
+    if args.format == "atom":
+        from ui.atom import export_atom
+        try:
+            topic, n = export_atom(cfg.resolve(cfg.warehouse.path), args.dir, args.topic)
+        except (ValueError, OSError) as exc:
+            raise UserError(f"export: {exc}") from None
+        print(f"{args.dir}: Atom feed of {topic}, {n} stor{'y' if n == 1 else 'ies'}")
+        return 0
     for table, rows in export_parquet(cfg.resolve(cfg.warehouse.path), Path(args.dir)).items():
         print(f"{table}: {rows} row{'' if rows == 1 else 's'}")
     return 0
+
+
+def cmd_stories(args: argparse.Namespace) -> int:
+    from seedwatch.uicmds import CommandError, stories_command
+    try:
+        return stories_command(_config(args), args.topic, args.since, args.json)
+    except CommandError as exc:
+        raise UserError(str(exc)) from None
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from ui.server import UiError, run_ui
+    try:
+        return run_ui(_config(args), args.host, args.port)
+    except UiError as exc:
+        raise UserError(str(exc)) from None
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
@@ -201,9 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("eval", cmd_eval, "score labelled JSONL files with the flow's detector and two baselines",
              config=False)
-    sp.add_argument("files", nargs="+", metavar="FILE",
+    sp.add_argument("files", nargs="*", metavar="FILE",
                     help="JSONL or JSONL.gz with id, title, text, lang, label (YES/BRIEF/NO)")
     sp.add_argument("--threshold", type=float, help="override the detector's threshold")
+    sp.add_argument("--feedback", action="store_true",
+                    help="instead of files: the analyst's labels from the warehouse of --config")
+    sp.add_argument("--config", default=DEFAULT_CONFIG, help="config file, for --feedback (default: %(default)s)")
     sp.add_argument("--topic", help="topic name (default: the only or first topic)")
     sp.add_argument("--seeds", default="seeds", help="folder of topic files (default: %(default)s)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
@@ -211,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("topic", cmd_topic_show, "show the readable profile derived from a topic's seeds", config=False)
     sp.add_argument("action", choices=["show"])
     sp.add_argument("--topic", help="only this topic")
+    sp.add_argument("--config", help="list the analyst's labels from this config's warehouse "
+                    f"(default: {DEFAULT_CONFIG} when it exists)")
     sp.add_argument("--seeds", default="seeds", help="folder of topic files (default: %(default)s)")
     sp.add_argument("--json", action="store_true", help="print JSON")
 
@@ -220,9 +289,21 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true", help="print CSV")
     fmt.add_argument("--json", action="store_true", help="print JSON lines")
 
-    sp = add("export", cmd_export, "write every warehouse table as Parquet into DIR")
-    sp.add_argument("--format", choices=["parquet"], default="parquet")
-    sp.add_argument("dir", help="output folder")
+    sp = add("export", cmd_export, "write every warehouse table as Parquet into DIR, or a topic's "
+             "stories as an Atom feed into FILE")
+    sp.add_argument("--format", choices=["parquet", "atom"], default="parquet")
+    sp.add_argument("--topic", help="atom: the topic (default: the only one)")
+    sp.add_argument("dir", metavar="DIR|FILE", help="output folder (parquet) or file (atom)")
+
+    sp = add("stories", cmd_stories, "list the matched stories, newest first")
+    sp.add_argument("--topic", help="only this topic")
+    sp.add_argument("--since", help="first seen on or after this day (YYYY-MM-DD, UTC) or time")
+    sp.add_argument("--json", action="store_true", help="print JSON lines, one story per line")
+
+    sp = add("ui", cmd_ui, "the web UI: stories, coverage, feeds, alerts, runs, feedback; Atom feeds")
+    sp.add_argument("--port", type=int, help="port (default: [ui] port, 8942)")
+    sp.add_argument("--host", help="address to listen on (default: [ui] host, 127.0.0.1); "
+                    "another than loopback needs [ui] token")
 
     sp = add("feeds", cmd_feeds, "list feeds with their health, or enable/disable one")
     sp.add_argument("action", choices=["list", "enable", "disable"])

@@ -79,6 +79,15 @@ class RunnerConfig:
 
 
 @dataclass(frozen=True)
+class UiConfig:
+    # The web UI (`seedwatch ui`). A host other than loopback needs a token; with a token set,
+    # every request must carry it. `${NAME}` takes it from the environment.
+    host: str = "127.0.0.1"
+    port: int = 8942
+    token: str = ""
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     url: str
     name: str = ""
@@ -112,6 +121,7 @@ class Config:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
@@ -132,6 +142,7 @@ _SECTIONS = {
     "fetch": FetchConfig,
     "extract": ExtractConfig,
     "runner": RunnerConfig,
+    "ui": UiConfig,
 }
 _LISTS = {"feeds": FeedConfig, "topics": TopicConfig, "alerts": AlertConfig}
 _ALERT_MODES = ("immediate", "hourly", "daily")
@@ -216,6 +227,8 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"alerts[{i}].mode: must be one of {', '.join(_ALERT_MODES)}, got {alert.mode!r}")
         if "://" not in alert.url:
             raise ConfigError(f"alerts[{i}].url: not an apprise URL (scheme://...): {alert.url!r}")
+    if not 0 < cfg.ui.port < 65536:
+        raise ConfigError(f"ui.port: must be within 1..65535, got {cfg.ui.port}")
     for i, topic in enumerate(cfg.topics):
         if topic.threshold is not None and not 0.0 <= topic.threshold <= 1.0:
             raise ConfigError(f"topics[{i}].threshold: must be within [0, 1], got {topic.threshold}")
@@ -248,6 +261,9 @@ def parse_config(data: dict[str, Any], base_dir: str = ".") -> Config:
             dataclasses.replace(a, url=expand_env(a.url, f"alerts[{i}].url"))
             for i, a in enumerate(kwargs["alerts"])
         )
+    if "ui" in kwargs and kwargs["ui"].token:
+        kwargs["ui"] = dataclasses.replace(kwargs["ui"], token=expand_env(kwargs["ui"].token, "ui.token"))
+        redact.remember(kwargs["ui"].token)
     cfg = Config(**kwargs)
     _validate(cfg)
     return cfg

@@ -59,6 +59,9 @@ class RunSummary:
     alert_errors: list[str] = field(default_factory=list)
     # Stored verdicts whose latest score comes from an older detector version: {version: n}.
     older_scores: dict[str, int] = field(default_factory=dict)
+    # Taken in from the UI's inbox (warehouse/feedback.py): feedback rows, requests applied.
+    feedback_ingested: int = 0
+    requests_applied: int = 0
     # Wall seconds per stage (feeds, fetch_pages, extract_wait, store, alerts, finish).
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -109,20 +112,50 @@ def topic_files(cfg: Config) -> list[tuple[Path, float | None]]:
 
 
 @functools.lru_cache(maxsize=16)
-def _detector(path: str, mtime: float, threshold: float | None) -> tuple[Any, Any]:
+def _detector(path: str, mtime: float, threshold: float | None,
+              feedback: tuple[tuple[str, str, bool], ...] = ()) -> tuple[Any, Any]:
     from detection import Detector, load_topic
     topic = load_topic(path)
-    return topic, Detector(topic, threshold=threshold)
+    return topic, Detector(topic, threshold=threshold, feedback=feedback)
 
 
-def load_detectors(cfg: Config) -> list[TopicDetector]:
+def load_detectors(cfg: Config, wh: Warehouse | None = None) -> list[TopicDetector]:
     """One detector per configured topic, built once per process and topic file version. A
-    `[[topics]] threshold` is given to the detector, so verdicts record the one applied."""
+    `[[topics]] threshold` is given to the detector, so verdicts record the one applied.
+    With the warehouse `wh` (the flow, rescore), each detector is adapted to the analyst's
+    labels stored for its topic (seedwatch ui's "relevant" / "not relevant")."""
     out = []
     for path, threshold in topic_files(cfg):
-        topic, det = _detector(str(path), path.stat().st_mtime if path.exists() else 0.0, threshold)
+        mtime = path.stat().st_mtime if path.exists() else 0.0
+        topic, det = _detector(str(path), mtime, threshold)
+        if wh is not None:
+            labels = analyst_labels(wh, topic.name)
+            if labels:
+                topic, det = _detector(str(path), mtime, threshold, labels)
         out.append(TopicDetector(topic.name, det.threshold, det))
     return out
+
+
+def analyst_labels(wh: Warehouse, topic: str) -> tuple[tuple[str, str, bool], ...]:
+    """(title, text, relevant) of the labels stored for the topic, oldest first."""
+    from warehouse.feedback import has_feedback_tables, labelled_items
+    if not Path(wh.path).exists():
+        return ()
+    with wh.transaction() as con:
+        if not has_feedback_tables(con):
+            return ()
+        items = labelled_items(con, topic)
+    return tuple((title, text, label == "relevant") for _id, title, text, _lang, label, _at in items)
+
+
+# --- stage 0: the analyst's inbox ----------------------------------------------------------
+
+def ingest_inbox(wh: Warehouse, run_id: str) -> Any:
+    """Take in the feedback and requests the web UI queued since the last run (one
+    transaction; idempotent), before the feeds, so a feed enabled again is fetched now."""
+    from warehouse.feedback import ingest_inbox as take_in
+    with wh.transaction() as con:
+        return take_in(con, wh.path, run_id)
 
 
 # --- stage 1: feeds ------------------------------------------------------------------------
@@ -403,7 +436,7 @@ def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
 def older_scores(wh: Warehouse, cfg: Config) -> dict[str, int]:
     """How many stored verdicts the current detector has not made yet, by older version."""
     from warehouse.rescore import older_versions
-    detectors = load_detectors(cfg)
+    detectors = load_detectors(cfg, wh)
     if not detectors:
         return {}
     version = getattr(detectors[0].detector, "version", "unknown")
@@ -426,5 +459,5 @@ def changed_anything(summary: RunSummary) -> bool:
     failure. A run where every feed was unchanged (304) is not worth a snapshot: the copy costs
     time in proportion to the whole warehouse, and only fetch times and the run row differ."""
     return bool(summary.new_entries or summary.new_articles or summary.pages_upgraded
-                or summary.alerts_sent
+                or summary.alerts_sent or summary.feedback_ingested or summary.requests_applied
                 or summary.alerts_failed or any(f.outcome == "failed" for f in summary.feeds))

@@ -50,13 +50,13 @@ class RescoreSummary:
 def rescore(cfg: Config, topic: str | None = None, since: datetime | None = None,
             now: datetime | None = None) -> RescoreSummary:
     now = now or datetime.now(timezone.utc)
-    detectors = pipeline.load_detectors(cfg)
+    wh = pipeline.warehouse_for(cfg)
+    detectors = pipeline.load_detectors(cfg, wh)
     if topic is not None:
         detectors = [d for d in detectors if d.name == topic]
         if not detectors:
             names = ", ".join(d.name for d in pipeline.load_detectors(cfg))
             raise ValueError(f"no topic named {topic!r} (configured: {names})")
-    wh = pipeline.warehouse_for(cfg)
     version = getattr(detectors[0].detector, "version", "unknown")
     summary = RescoreSummary(detector=version, topics=[d.name for d in detectors])
     names = summary.topics

@@ -103,3 +103,23 @@ def test_alerts_table_with_max_age(tmp_path):
     cfg = parse_config({"alerts": {"max_age_hours": 6, "channels": [{"url": "json://localhost"}]}})
     assert cfg.alert_settings.max_age_hours == 6 and cfg.alerts[0].url == "json://localhost"
     assert parse_config({"alerts": [{"url": "json://x"}]}).alert_settings.max_age_hours == 48
+
+
+def test_analyst_labels_reach_the_detector_and_rescore(site, config_for):
+    from warehouse.feedback import queue_feedback
+    cfg = config_for([f"{site.base}/feeds/wire.xml", f"{site.base}/feeds/daily.xml"])
+    run_once(cfg)
+    wh = pipeline.warehouse_for(cfg)
+    art, before = query(cfg, "SELECT a.article_id, s.score FROM scores s JOIN articles a USING (article_id) "
+                             "WHERE a.title LIKE 'Seoul accepts%'")[0]
+    queue_feedback(cfg.warehouse.path, "inter-korean-diplomacy", "not_relevant", [art])
+    pipeline.ingest_inbox(wh, pipeline.new_run_id())
+    (td,) = pipeline.load_detectors(cfg, wh)
+    assert td.detector.version.endswith("+fb1") and td.detector.feedback_labels == 1
+    summary = rescore(cfg)
+    assert summary.detector == td.detector.version and summary.articles == 5
+    after = query(cfg, "SELECT score FROM latest_scores WHERE article_id = ?".replace("?", f"'{art}'"))[0][0]
+    assert after < before
+    # The shipped model's verdicts are kept beside the adapted one's.
+    assert {v for (v,) in query(cfg, "SELECT DISTINCT detector_version FROM scores")} == {
+        "concept-lr-2.0", td.detector.version}
