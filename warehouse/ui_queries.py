@@ -21,7 +21,7 @@ from typing import Any, Iterator, Sequence
 import duckdb
 
 from warehouse.db import open_connection
-from warehouse.query import READ_LOCK_TIMEOUT, Source, reading
+from warehouse.query import SEALED, READ_LOCK_TIMEOUT, Source, reading
 from warehouse.snapshot import snapshot_path
 
 Con = duckdb.DuckDBPyConnection
@@ -85,8 +85,11 @@ class SnapshotReader:
                         cur.users += 1
                         return cur
             if self._current is None:
+                # Sealed like every reader (no file access beyond the snapshot); the same
+                # settings also let other readers in this process open the same file.
                 self._current = _Shared(open_connection(snap, read_only=True,
-                                                        lock_timeout=READ_LOCK_TIMEOUT), ident)
+                                                        lock_timeout=READ_LOCK_TIMEOUT,
+                                                        settings=SEALED), ident)
             self._current.users += 1
             return self._current
 
