@@ -16,6 +16,7 @@ from flows.runners import extractor_for
 from seedwatch import pipeline
 from seedwatch.config import Config, load_config
 from seedwatch.pipeline import RunSummary
+from warehouse.runlock import RunLocked, run_lock
 
 # Coarse tasks: Prefect costs milliseconds per task, so one task handles many feeds or pages.
 _task = dict(cache_policy=NO_CACHE, persist_result=False)
@@ -74,11 +75,23 @@ def timed(summary: RunSummary, stage: str) -> Iterator[None]:
 
 
 def run_cycle(cfg: Config) -> RunSummary:
-    """One cycle: feeds, then pending entries in batches, then alerts. Called inside the flow."""
+    """One cycle: feeds, then pending entries in batches, then alerts. Called inside the flow.
+    Holds the warehouse's run lock throughout (RunLocked when another process runs)."""
+    with run_lock(cfg.resolve(cfg.warehouse.path)):
+        wh = pipeline.warehouse_for(cfg)
+        summary = RunSummary(pipeline.new_run_id(), datetime.now(timezone.utc))
+        try:
+            return _cycle(cfg, wh, summary)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: the run ends here, and says so
+                pipeline.mark_interrupted(wh, summary, type(exc).__name__)
+            raise
+
+
+def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
     log = get_run_logger()
-    wh = pipeline.warehouse_for(cfg)
-    summary = RunSummary(pipeline.new_run_id(), datetime.now(timezone.utc))
     pipeline.load_detectors(cfg)  # fail early on a broken topic file
+    pipeline.channels_of(cfg)  # and on an alert URL whose ${SECRET} is not set
     # Extraction workers (or the Dask client) start here, while the feeds are polled.
     with extractor_for(cfg) as extractor:
         with timed(summary, "feeds"):
@@ -88,6 +101,8 @@ def run_cycle(cfg: Config) -> RunSummary:
         summary.new_entries = sum(f.new_entries for f in summary.feeds)
         log.info("feeds: %d polled %s, %d new entries", len(summary.feeds), summary.counts(),
                  summary.new_entries)
+        if summary.feed_warning():
+            log.warning(summary.feed_warning())
         with timed(summary, "pages"):
             process_pending(cfg, wh, extractor, summary)
         with timed(summary, "page_retries"):
@@ -145,6 +160,9 @@ def monitor(config_path: str = "seedwatch.toml") -> dict:
     """Fetch the configured feeds, store new articles with their scores, and alert on matches."""
     try:
         summary = run_cycle(load_config(config_path))
+    except RunLocked as exc:  # a scheduled run while another process runs: skip this one
+        get_run_logger().warning("%s; this run is skipped", exc)
+        return {"skipped": str(exc)}
     finally:
         # Worker processes are not left idle between runs: a served flow run is itself a child
         # process, and multiprocessing would wait for the pool's workers before it could exit.

@@ -27,47 +27,18 @@ def _config(args: argparse.Namespace):
 # --- monitor -------------------------------------------------------------------------------
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from seedwatch.checks import check_config
-    cfg = _config(args)
-    check_config(cfg)
-    from flows.monitor import monitor
-    from seedwatch.report import print_summary
-    summary = monitor(config_path=str(Path(args.config).resolve()))
-    print_summary(summary)
-    return 0
+    from seedwatch.runcmd import run_command
+    return run_command(args.config, wait=args.wait)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from seedwatch.checks import check_config
-    cfg = _config(args)
-    check_config(cfg)
-    from flows.serve import serve
-    serve(str(Path(args.config).resolve()), cfg)
-    return 0
+    from seedwatch.runcmd import serve_command
+    return serve_command(args.config)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from seedwatch.demo import run_demo
-    from seedwatch.report import console, print_summary, table
-    out = Path(args.out)
-    summary = run_demo(out, port=args.port)
-    print_summary(summary)
-    from warehouse.db import open_connection
-    from warehouse.stories import list_stories
-    from warehouse.store import table_counts
-    con = open_connection(out / "warehouse.duckdb", read_only=True)
-    try:
-        rows, counts = list_stories(con, limit=50), table_counts(con)
-    finally:
-        con.close()
-    table("Stories in the demo news (warehouse: stories, story_articles)",
-          ["first seen", "articles", "score", "outlets", "headline"],
-          [(f"{r['first_seen']:%m-%d %H:%M}", str(r["article_count"]), f"{r['max_score'] or 0:.2f}",
-            ", ".join(r["outlets"] or []), r["headline"]) for r in rows])
-    console.print(f"warehouse {out / 'warehouse.duckdb'}: " +
-                  ", ".join(f"{k} {v}" for k, v in counts.items()) +
-                  f"; alerts delivered to {out / 'alerts.jsonl'}")
-    return 0
+    from seedwatch.runcmd import demo_command
+    return demo_command(Path(args.out), args.port, serve_only=args.serve_only)
 
 
 # --- extraction and detection --------------------------------------------------------------
@@ -162,11 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=func)
         return sp
 
-    add("run", cmd_run, "run one monitoring cycle (a Prefect flow run)")
+    sp = add("run", cmd_run, "run one monitoring cycle (a Prefect flow run)")
+    sp.add_argument("--wait", action="store_true",
+                    help="if another run holds the warehouse, wait for it (default: exit at once)")
     add("serve", cmd_serve, "run the monitor on the configured schedule as a Prefect deployment")
     sp = add("demo", cmd_demo, "run the whole pipeline offline on the bundled demo news", config=False)
     sp.add_argument("--out", default="demo-run", help="folder for the demo warehouse (default: %(default)s)")
     sp.add_argument("--port", type=int, default=8941, help="port of the demo news server (default: %(default)s)")
+    sp.add_argument("--serve-only", action="store_true",
+                    help="only serve the demo news on 127.0.0.1 until Ctrl-C, for runs by hand")
 
     sp = add("extract", cmd_extract, "show what the extractor makes of one HTML page", config=False)
     sp.add_argument("file", help="an HTML file (.html or .html.gz)")
@@ -208,19 +183,28 @@ def build_parser() -> argparse.ArgumentParser:
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG" if verbose else "INFO")
-    for noisy in ("httpx", "httpcore"):
+    for noisy in ("httpx", "httpcore", "apprise"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if not verbose:
+        from seedwatch.session import quiet_interrupts
+        quiet_interrupts()
 
 
 def main(argv: list[str] | None = None) -> int:
+    from seedwatch import session
     args = build_parser().parse_args(argv)
+    session.prepare(args)  # Prefect's environment, before anything imports Prefect
     _setup_logging(args.verbose)
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("seedwatch: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if not session.stdout_is_closed():
+            raise
+        session.silence_stdout()  # `| head` has read enough
+        return 141
     except (ConfigError, UserError) as exc:
         print(f"seedwatch: error: {exc}", file=sys.stderr)
         return 2
@@ -229,9 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         message = user_facing(exc)
         if message is None or args.verbose:
             raise
-        print(f"seedwatch: error: {message}", file=sys.stderr)
-        return 2
-
+        status = getattr(exc, "exit_status", 2)  # 75: another run holds the warehouse
+        print(f"seedwatch: {message}" if status == 130 else f"seedwatch: error: {message}",
+              file=sys.stderr)
+        return status
 
 if __name__ == "__main__":
     sys.exit(main())
