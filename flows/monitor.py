@@ -83,9 +83,14 @@ def run_cycle(cfg: Config) -> RunSummary:
         try:
             return _cycle(cfg, wh, summary)
         except BaseException as exc:
-            if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: the run ends here, and says so
-                pipeline.mark_interrupted(wh, summary, type(exc).__name__)
-            raise
+            if isinstance(exc, Exception):
+                raise
+            # Ctrl-C, SIGTERM: the run ends here, and says so. The exception goes on without the
+            # frames below this one (Prefect keeps it in the run's final state until exit, and
+            # those frames hold warehouse connections).
+            pipeline.mark_interrupted(wh, summary, type(exc).__name__)
+            exc.__context__ = None
+            raise exc.with_traceback(None)
 
 
 def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:

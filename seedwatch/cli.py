@@ -72,11 +72,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_topic_show(args: argparse.Namespace) -> int:
     from detection import describe_profile, load_topics, profile_as_dict
-    topics = load_topics(args.seeds)
+    if args.config:  # the topics that config's runs use, with its thresholds
+        from seedwatch.topiccmd import configured_topics
+        topics, where = configured_topics(load_config(args.config)), args.config
+    else:
+        topics, where = load_topics(args.seeds), args.seeds
     if args.topic:
         topics = [t for t in topics if t.name == args.topic]
         if not topics:
-            raise UserError(f"no topic named {args.topic!r} in {args.seeds}")
+            raise UserError(f"no topic named {args.topic!r} in {where}")
     if args.json:
         print(json.dumps([profile_as_dict(t) for t in topics], ensure_ascii=False, indent=2))
     else:
@@ -158,7 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("topic", cmd_topic_show, "show the readable profile derived from a topic's seeds", config=False)
     sp.add_argument("action", choices=["show"])
     sp.add_argument("--topic", help="only this topic")
-    sp.add_argument("--seeds", default="seeds", help="folder of topic files (default: %(default)s)")
+    where = sp.add_mutually_exclusive_group()
+    where.add_argument("--seeds", default="seeds", help="folder of topic files (default: %(default)s)")
+    where.add_argument("--config", help="show the topics of this config file ([[topics]], with "
+                       "their thresholds), as its runs use them")
     sp.add_argument("--json", action="store_true", help="print JSON")
 
     sp = add("sql", cmd_sql, "query the warehouse (its read snapshot) with SQL; no query: a prompt")
