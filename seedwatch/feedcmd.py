@@ -71,7 +71,7 @@ def list_feeds(cfg: Config) -> int:
     rows = feed_rows(cfg)
     table("Feeds", _COLUMNS, [_describe(r, now) for r in rows])
     disabled = sum(1 for r in rows if r.get("disabled"))
-    print(f"{len(rows)} feeds, {disabled} disabled" + (" (re-enable with: seedwatch feeds enable URL)"
+    print(f"{len(rows)} feeds, {disabled} disabled" + (" (re-enable with: seedwatch feeds enable ID-or-URL)"
                                                        if disabled else ""))
     return 0
 

@@ -47,9 +47,13 @@ def prepare(args: argparse.Namespace) -> None:
 
 class _NoCrashReports(logging.Filter):
     """Prefect reports Ctrl-C as a "Crash detected!" error for each task and flow run; the
-    command says it once, in its own words."""
+    command says it once, in its own words. Apprise's INFO lines ("Notifying 1 service(s)")
+    are captured per delivery as the channel's answer (alerts/channels.py raises apprise's
+    level meanwhile), and are kept out of the terminal."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("apprise") and record.levelno < logging.WARNING:
+            return False
         return not (record.name.startswith("prefect") and "interrupt signal" in record.getMessage())
 
 
