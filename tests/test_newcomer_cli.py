@@ -109,6 +109,29 @@ def test_demo_serve_only_keeps_the_site_up_until_ctrl_c(tmp_path):
         httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
 
 
+@pytest.mark.slow
+def test_runs_by_hand_against_the_served_demo(tmp_path):
+    """The newcomer's path: `demo --serve-only`, then `run --config demo-run/seedwatch.toml`; and
+    `seedwatch demo` while the site is served uses that site instead of failing on the port."""
+    port = _free_port()
+    out = tmp_path / "demo-run"
+    site = subprocess.Popen([sys.executable, "-m", "seedwatch.cli", "demo", "--serve-only", "--port",
+                             str(port), "--out", str(out)], cwd=REPO, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert "Ctrl-C" in site.stdout.readline()
+        run = _cli("run", "--config", str(out / "seedwatch.toml"), timeout=300)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "feeds ok 6" in run.stdout and "warning" not in run.stderr
+        demo = _cli("demo", "--port", str(port), "--out", str(tmp_path / "again"), timeout=300)
+        assert demo.returncode == 0, demo.stderr[-3000:]
+        assert "feeds ok 6" in demo.stdout
+    finally:
+        site.send_signal(signal.SIGINT)
+        site.communicate(timeout=20)
+
+
 @pytest.mark.parametrize("extra", [[], ["--serve-only"]])
 def test_demo_on_a_busy_port_says_so_in_one_line(tmp_path, extra):
     with socket.socket() as busy:  # another program on the port
