@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.installed
 
 # The seedwatch command sets Prefect's environment itself (analytics off, PREFECT_HOME beside
 # the warehouse: see seedwatch/prefect_env.py); the tests get the same from tests/conftest.py.
+# Analytics stay off here too, for the benchmarks that run Prefect without the command.
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
 # Labelled data for `make eval` (never in the repository): found beside the main checkout, or
 # named with EVAL_DIR=/path/to/eval.
 EVAL_DIR ?=
@@ -29,6 +32,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.faults
 
 eval: $(STAMP)
 	$(eval EVAL_FILES := $(shell $(BIN)/python -m seedwatch.evaldata $(EVAL_DIR) 2>/dev/null))

@@ -4,10 +4,13 @@
    and, for hourly/daily channels, one digest per period of the stories new since the
    channel's last digest. Alert ids are keyed (channel, topic, kind, subject), so a rerun
    queues nothing twice, and a story never alerts the same channel twice.
-2. `deliver_due` claims due alerts (status 'sending' with a lease), sends each outside any
-   transaction with its alert id as idempotency key, and records the channel's answer. A
-   failed send is retried on later runs with exponential backoff; a claim left by a process
-   that died is retried once its lease has run out (at-least-once: see docs/alerts.md).
+2. `deliver_due` lists the due alerts, then for each one claims it alone (status 'sending'
+   with a lease), sends it outside any transaction with its alert id as idempotency key, and
+   records the channel's answer. Claiming one alert at a time keeps every claim within its
+   lease however slow the channel is, so an overlapping run never takes over an alert still
+   being sent (it skips alerts another run has claimed). A failed send is retried on later runs
+   with exponential backoff; a claim left by a process that died is retried once its lease has
+   run out (at-least-once: see docs/alerts.md).
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from warehouse.db import Warehouse
 MAX_ATTEMPTS = 10
 RETRY_BASE = timedelta(minutes=1)
 RETRY_MAX = timedelta(hours=2)
-LEASE = timedelta(minutes=5)            # longer than any one send (apprise times out sooner)
+LEASE = timedelta(minutes=5)            # per alert: longer than any one send (apprise times out sooner)
 NEW_STORY_WINDOW = timedelta(days=2)    # a channel added later is not flooded with old stories
 DIGEST_PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
 
@@ -104,21 +107,39 @@ def _send_one(channel: Channel, alert: dict[str, Any], sender: Sender) -> tuple[
 def deliver_due(wh: Warehouse, channels: Sequence[Channel], sender: Sender = send,
                 now: datetime | None = None, alert_ids: Sequence[str] | None = None
                 ) -> DeliveryReport:
-    """Claim and send every due alert of the configured channels; record each attempt."""
-    now = now or datetime.now(timezone.utc)
+    """Send every due alert of the configured channels, claiming each one just before its
+    send (an alert another delivery claimed meanwhile is skipped); record each attempt. The
+    record of one send and the claim of the next share a transaction."""
+    fixed = now
     by_id = {ch.id: ch for ch in channels}
-    with wh.transaction() as con:
-        claimed = outbox.claim_due(con, list(by_id), now, LEASE, MAX_ATTEMPTS, alert_ids=alert_ids)
+    with wh.connect() as con:
+        due = outbox.due_ids(con, list(by_id), fixed or datetime.now(timezone.utc), MAX_ATTEMPTS,
+                             alert_ids=alert_ids)
     report = DeliveryReport()
-    for alert in claimed:
-        channel = by_id[alert["channel"]]
-        ok, answer = _send_one(channel, alert, sender)
+    sent: tuple[dict[str, Any], bool, str] | None = None  # the last send, not yet recorded
+    for alert_id in [*due, None]:
         with wh.transaction() as con:
-            outbox.record_attempt(con, alert["alert_id"], alert["attempts"], ok, answer,
-                                  datetime.now(timezone.utc), retry_delay(alert["attempts"]))
-        if ok:
-            report.sent += 1
-        else:
-            report.failed += 1
-            report.errors.append(f"{channel.id}: {answer[-200:]}")
+            if sent is not None:
+                alert, ok, answer = sent
+                outbox.record_attempt(con, alert["alert_id"], alert["attempts"], ok, answer,
+                                      datetime.now(timezone.utc), retry_delay(alert["attempts"]))
+            claimed = [] if alert_id is None else outbox.claim_due(
+                con, list(by_id), fixed or datetime.now(timezone.utc), LEASE, MAX_ATTEMPTS,
+                limit=1, alert_ids=[alert_id])
+        if sent is not None:
+            _tally(report, by_id[sent[0]["channel"]], sent[1], sent[2])
+            sent = None
+        if not claimed:
+            continue  # delivered, or claimed by an overlapping run, since the list was read
+        alert = claimed[0]
+        ok, answer = _send_one(by_id[alert["channel"]], alert, sender)
+        sent = (alert, ok, answer)
     return report
+
+
+def _tally(report: DeliveryReport, channel: Channel, ok: bool, answer: str) -> None:
+    if ok:
+        report.sent += 1
+    else:
+        report.failed += 1
+        report.errors.append(f"{channel.id}: {answer[-200:]}")

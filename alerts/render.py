@@ -1,7 +1,9 @@
 """The text of an alert: headline, outlet, time, score, why it matched, and the links.
 
-Alerts are sent as plain text, so article-supplied markup reaches no channel as HTML: tags
-are removed and the text is collapsed before it is placed in a message.
+Alerts are sent as plain text, so article-supplied markup reaches no channel as HTML: entities
+are decoded first (so `&lt;script&gt;` cannot turn into a tag afterwards), then tags are removed,
+then escape sequences and control characters, and the text is collapsed before it is placed
+in a message.
 """
 from __future__ import annotations
 
@@ -10,11 +12,27 @@ import json
 import re
 from typing import Any
 
-_TAG = re.compile(r"<[^>]*(?:>|$)")  # also a tag cut off by truncation upstream
+from seedwatch.safetext import clean
+
+# A tag, comment or declaration (`<` then a letter, `/`, `!` or `?`), also one cut off by
+# truncation upstream; a bare `<` in prose ("3 < 5") is text.
+_TAG = re.compile(r"<\s*[/!?]?\s*[A-Za-z!?][^>]*(?:>|$)")
 
 
 def plain(value: Any, limit: int = 400) -> str:
-    text = html.unescape(_TAG.sub(" ", str(value or "")))
+    """One line of plain text, at most `limit` characters, safe to send anywhere."""
+    text = str(value or "")
+    for _ in range(3):  # entities encoded more than once
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    text = clean(" ".join(text.split()))
+    while True:  # "<<b>b>" leaves "<b>" after one pass
+        stripped = _TAG.sub(" ", text)
+        if stripped == text:
+            break
+        text = stripped
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -49,7 +49,7 @@ def describe_profile(topic: Topic) -> str:
         data["description"],
         f"Seeds: {', '.join(data['seeds'])}; examples: {data['examples']['positive']} positive, "
         f"{data['examples']['negative']} negative",
-        f"Gate: a sentence must name both actors ({gate['north']} + {gate['south']}, or a "
+        f"Gate: a sentence must name both actors ({gate['actor_a']} + {gate['actor_b']}, or a "
         f"{gate['joint']} form) together with an {gate['event']} concept.",
         "",
         f"{'weight':>6}  {'group':<12} {'concept':<22} seed wording | Korean forms",

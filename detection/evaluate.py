@@ -14,7 +14,7 @@ from pathlib import Path
 
 from detection.baselines import TfidfBaseline, keyword_match
 from detection.errors import EvaluationDataError
-from detection.metrics import best_threshold, figures_by_lang
+from detection.metrics import best_threshold, bootstrap_intervals, figures, figures_by_lang
 from detection.scoring import Detector
 from detection.topic import find_topic, load_topics
 
@@ -59,23 +59,72 @@ def _parse(line: str, number: int, path: Path) -> Item | None:
                 data.get("lang") or "unknown", label)
 
 
+SHORT_TEXT_CHARS = 600   # a body of at most this many characters is a "short" item
+
+
 def evaluate_file(path, topic_name: str | None = None, topics_dir="seeds") -> dict:
-    """Score every item with the topic's Detector and both baselines; return the figures."""
+    """Figures for one labelled file (see evaluate_files)."""
+    return evaluate_files([path], topic_name, topics_dir)
+
+
+def evaluate_files(paths, topic_name: str | None = None, topics_dir="seeds",
+                   threshold: float | None = None) -> dict:
+    """Score every item of the files, pooled, with the topic's Detector and both baselines.
+
+    Top-level figures are over all files together; `files` has each file's own. Every slice
+    (all, by_lang, by_length: short <= 600 characters of body, full) carries `ci95`,
+    percentile-bootstrap 95% intervals of precision, recall, F1 and Cdet."""
     started = time.perf_counter()
+    paths = [str(p) for p in paths]
     topic = find_topic(load_topics(topics_dir), topic_name)
-    items = read_items(path)
-    scored = [it for it in items if it.label != "BRIEF"]
-    actual = [it.label == "YES" for it in scored]
-    detector = Detector(topic)
-    verdicts = detector.score_many((it.title, it.text, it.lang) for it in scored)
-    result = figures_by_lang(_rows(scored, [v.decision for v in verdicts], actual))
+    detector = Detector(topic, threshold=threshold)
+    per_file, pooled_items, pooled_verdicts = {}, [], []
+    total_items = 0
+    for path in paths:
+        items = read_items(path)
+        total_items += len(items)
+        scored = [it for it in items if it.label != "BRIEF"]
+        verdicts = detector.score_many((it.title, it.text, it.lang) for it in scored)
+        per_file[path] = _slices(scored, verdicts)
+        per_file[path].update({"items": len(items), "brief_excluded": len(items) - len(scored)})
+        pooled_items += scored
+        pooled_verdicts += verdicts
+    actual = [it.label == "YES" for it in pooled_items]
+    result = _slices(pooled_items, pooled_verdicts)
     result.update({
-        "file": str(path), "topic": topic.name, "detector": detector.version,
-        "threshold": topic.threshold, "items": len(items), "brief_excluded": len(items) - len(scored),
-        "baselines": _baselines(topic, scored, actual),
+        "file": paths[0] if len(paths) == 1 else ", ".join(paths), "files": per_file,
+        "topic": topic.name, "detector": detector.version, "threshold": detector.threshold,
+        "items": total_items, "brief_excluded": total_items - len(pooled_items),
+        "baselines": _baselines(topic, pooled_items, actual),
     })
-    result["errors"] = _errors(scored, verdicts, actual)
+    result["errors"] = _errors(pooled_items, pooled_verdicts, actual)
     result["seconds"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def _length(it: Item) -> str:
+    return "short" if len(it.text or "") <= SHORT_TEXT_CHARS else "full"
+
+
+def _slices(items: list[Item], verdicts) -> dict:
+    """Figures overall, by language and by text length, each with bootstrap intervals."""
+    rows = [(it, v.decision, it.label == "YES") for it, v in zip(items, verdicts)]
+    result = figures_by_lang([(it.lang, p, a) for it, p, a in rows])
+    result["ci95"] = bootstrap_intervals([(p, a) for _, p, a in rows])
+    for lang, sub in result["by_lang"].items():
+        sub["ci95"] = bootstrap_intervals([(p, a) for it, p, a in rows if it.lang == lang])
+    result["by_length"] = {}
+    for length in ("short", "full"):
+        pairs = [(p, a) for it, p, a in rows if _length(it) == length]
+        if pairs:
+            result["by_length"][length] = {**figures(pairs), "ci95": bootstrap_intervals(pairs)}
+    result["by_lang_length"] = {}
+    for lang in result["by_lang"]:
+        for length in ("short", "full"):
+            pairs = [(p, a) for it, p, a in rows if it.lang == lang and _length(it) == length]
+            if pairs:
+                result["by_lang_length"][f"{lang}/{length}"] = {
+                    **figures(pairs), "ci95": bootstrap_intervals(pairs)}
     return result
 
 
@@ -106,18 +155,33 @@ def _errors(items: list[Item], verdicts, actual: list[bool], limit: int = 25) ->
 
 
 def format_report(result: dict) -> str:
-    """A fixed-width table: seedwatch and baselines, overall and per language."""
+    """Fixed-width tables: seedwatch with 95% intervals by language and length, then baselines."""
     lines = [
         f"Evaluation of topic '{result['topic']}' (detector {result['detector']}, threshold "
         f"{result['threshold']}) on {result['file']}",
         f"{result['items']} items, {result['brief_excluded']} BRIEF excluded, {result['n']} scored; "
         f"{result['seconds']} s",
         "",
-        f"{'system':<10} {'lang':<5} {'n':>6} {'tp':>4} {'fp':>4} {'fn':>4} "
-        f"{'prec':>6} {'recall':>6} {'F1':>6} {'Cdet':>6}",
+        "seedwatch, with percentile-bootstrap 95% intervals:",
+        f"{'slice':<16} {'n':>6} {'tp':>4} {'fp':>4} {'fn':>4}  {'precision':<18} {'recall':<18} "
+        f"{'F1':<18} {'Cdet':<18}",
     ]
-    systems = [("seedwatch", result)] + list(result["baselines"].items())
-    for name, figs in systems:
+    files = result.get("files", {})
+    for label, figs in ([("all files", result)] if len(files) > 1 else []) + list(files.items()):
+        if len(files) > 1:
+            lines.append(f"-- {label}")
+        lines.append(_ci_line("all", figs))
+        for lang, sub in figs["by_lang"].items():
+            lines.append(_ci_line(lang, sub))
+        for length, sub in figs.get("by_length", {}).items():
+            lines.append(_ci_line(length, sub))
+        for key, sub in figs.get("by_lang_length", {}).items():
+            if sub["tp"] + sub["fn"]:
+                lines.append(_ci_line(key, sub))
+    lines += ["", "Baselines (all files)",
+              f"{'system':<10} {'lang':<5} {'n':>6} {'tp':>4} {'fp':>4} {'fn':>4} "
+              f"{'prec':>6} {'recall':>6} {'F1':>6} {'Cdet':>6}"]
+    for name, figs in result["baselines"].items():
         lines.append(_report_line(name, "all", figs))
         for lang, sub in figs["by_lang"].items():
             lines.append(_report_line("", lang, sub))
@@ -128,6 +192,16 @@ def format_report(result: dict) -> str:
             lines.append(f"{kind[:-2] if kind == 'misses' else 'false alarm'}: {e['lang']} "
                          f"{e['score']:.3f} {e['id']} {e['title']}")
     return "\n".join(lines)
+
+
+def _ci_line(name: str, f: dict) -> str:
+    ci = f.get("ci95", {})
+
+    def cell(key: str) -> str:
+        lo, hi = ci.get(key, (0.0, 0.0))
+        return f"{f[key]:.3f} [{lo:.2f}-{hi:.2f}]"
+    return (f"{name:<16} {f['n']:>6} {f['tp']:>4} {f['fp']:>4} {f['fn']:>4}  {cell('precision'):<18} "
+            f"{cell('recall'):<18} {cell('f1'):<18} {cell('cdet'):<18}")
 
 
 def _report_line(name: str, lang: str, f: dict) -> str:

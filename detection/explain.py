@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # imported for type hints only; scoring imports this module
 
 PASSAGE_CHARS = 300
 MAX_TERMS = 12
-ACTOR_ROLES = ("north", "south", "joint")
+ACTOR_ROLES = ("actor_a", "actor_b", "joint")
 
 
 def explain(detector: "Detector", analysis: Analysis, parts: dict, evidence: list,

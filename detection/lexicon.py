@@ -13,8 +13,8 @@ from pathlib import Path
 
 from detection.errors import TopicError
 
-GROUPS = ("actor_north", "actor_south", "joint", "joint_weak", "event", "context", "conflict",
-          "third_party", "ignore")
+GROUPS = ("actor_a", "actor_b", "joint", "joint_weak", "event", "context", "conflict", "scope",
+          "third_party", "counter", "ignore")
 
 # Zero-width markers placed in trie keys; rendered as look-arounds when the trie is compiled.
 _LATIN_START = "\x01"   # form must not be preceded by a Latin letter/digit
@@ -107,15 +107,19 @@ def _render(node: dict) -> str:
     return body
 
 
+# Group names of lexicons written before the actor roles were made generic.
+_GROUP_ALIASES = {"actor_north": "actor_a", "actor_south": "actor_b"}
+
+
 def _concept_from_table(name: str, table: dict, source: Path) -> Concept:
-    group = table.get("group")
+    group = _GROUP_ALIASES.get(table.get("group"), table.get("group"))
     if group not in GROUPS:
         raise TopicError(f"{source}: concept {name} has group {group!r}; expected one of {GROUPS}")
     forms = (tuple(table.get("en", [])) + tuple(table.get("ko", [])) + tuple(table.get("ko_word", []))
              + tuple(table.get("cased", [])))
     if not forms:
         raise TopicError(f"{source}: concept {name} lists no surface forms (en/ko/ko_word)")
-    also = tuple(table.get("also", []))
+    also = tuple(_GROUP_ALIASES.get(g, g) for g in table.get("also", []))
     for extra in also:
         if extra not in GROUPS:
             raise TopicError(f"{source}: concept {name} has also = {extra!r}; expected groups {GROUPS}")

@@ -73,3 +73,66 @@ def best_threshold(scores: list[float], actual: list[bool]) -> tuple[float, floa
         if f1 > best[1]:
             best = (scores[i], f1)
     return best
+
+
+def bootstrap_intervals(pairs: list[tuple[bool, bool]], rounds: int = 2000, seed: int = 7,
+                        level: float = 0.95) -> dict:
+    """Percentile bootstrap intervals of precision, recall, F1 and Cdet over (predicted, actual)
+    pairs: items are resampled with replacement `rounds` times. Positives are few, so these
+    intervals are wide; they say how much a figure could move on another sample of news."""
+    import numpy as np
+
+    n = len(pairs)
+    if not n:
+        return {}
+    # A resample only changes how many items fall in each cell of the confusion table, so
+    # drawing the four counts from a multinomial is the same bootstrap, and fast.
+    cells = [0, 0, 0, 0]   # tp, fp, fn, tn
+    for predicted, actual in pairs:
+        cells[(0 if actual else 1) if predicted else (2 if actual else 3)] += 1
+    draws = np.random.default_rng(seed).multinomial(n, [c / n for c in cells], size=rounds)
+    tp, fp, fn, tn = (draws[:, k].astype(float) for k in range(4))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+        p_miss = np.where(tp + fn > 0, fn / (tp + fn), 0.0)
+        p_fa = np.where(fp + tn > 0, fp / (fp + tn), 0.0)
+    raw = C_MISS * p_miss * P_TARGET + C_FA * p_fa * (1.0 - P_TARGET)
+    cdet = raw / min(C_MISS * P_TARGET, C_FA * (1.0 - P_TARGET))
+    samples = {"precision": precision, "recall": recall, "f1": f1, "cdet": cdet}
+    keys = tuple(samples)
+    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+    out = {}
+    for k in keys:
+        lo, hi = np.quantile(samples[k], [lo_q, hi_q])
+        out[k] = [round(float(lo), 4), round(float(hi), 4)]
+    return out
+
+
+def min_cost_threshold(scores: list[float], actual: list[bool], c_miss: float = C_MISS,
+                       c_fa: float = C_FA, p_target: float = P_TARGET) -> tuple[float, float]:
+    """The threshold with the lowest expected detection cost over these scores:
+    (threshold, normalised cost), cost = Cmiss*Pmiss*Ptarget + Cfa*Pfa*(1-Ptarget).
+    Ties in cost go to the higher threshold (fewer alerts for the same cost)."""
+    positives = sum(actual)
+    negatives = len(actual) - positives
+    if not positives or not negatives:
+        return 0.5, 1.0
+    norm = min(c_miss * p_target, c_fa * (1.0 - p_target))
+
+    def detection_cost(p_miss: float, p_fa: float) -> float:
+        return (c_miss * p_miss * p_target + c_fa * p_fa * (1.0 - p_target)) / norm
+
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    best = (1.0, detection_cost(1.0, 0.0))
+    tp = fp = 0
+    for rank, i in enumerate(order):
+        tp += actual[i]
+        fp += not actual[i]
+        if rank + 1 < len(order) and scores[order[rank + 1]] == scores[i]:
+            continue
+        cost = detection_cost(1 - tp / positives, fp / negatives)
+        if cost < best[1] - 1e-12:
+            best = (scores[i], cost)
+    return best

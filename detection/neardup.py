@@ -16,6 +16,7 @@ articles is a join on band keys, not a scan over stored texts.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import struct
@@ -29,6 +30,11 @@ BANDS = 20
 ROWS = NUM_PERM // BANDS
 THRESHOLD = 0.5           # estimated Jaccard of 3-shingle sets; see the module docstring
 MIN_SHINGLES = 12         # shorter texts (titles, one-line summaries) are not compared
+# Articles kept as candidates per band key. A flood of near-identical texts shares the same
+# band keys: without a cap each new one is compared with every earlier one (quadratic). Texts
+# in one full band are near-identical to each other, so a few of them stand for all the rest;
+# a true near-duplicate shares several bands (2.5 of 20 on average at similarity 0.5).
+MAX_PER_BAND = 8
 
 # Signature values: 56 bits of the shingle hash, plus the densification offset above them
 # (under 2**62 in all, so they fit the warehouse's signed 64-bit integers).
@@ -130,38 +136,45 @@ class Assignment:
     method: str          # exact | minhash | unique
     similarity: float
     matched_id: str | None
+    bands: tuple[int, ...] = ()  # band keys under which it is kept as a candidate for later articles
 
 
 def assign_groups(new: Sequence[dict], known_hashes: dict[str, str],
                   candidates: dict[int, list[tuple[str, str]]],
-                  signatures: dict[str, Sequence[int]], threshold: float = THRESHOLD
-                  ) -> list[Assignment]:
+                  signatures: dict[str, Sequence[int]], threshold: float = THRESHOLD,
+                  cap: int = MAX_PER_BAND) -> list[Assignment]:
     """Duplicate group of each new article, in the given (time) order.
 
     new: dicts with article_id, content_hash, sketch (Sketch or None).
     known_hashes: content_hash -> group id of stored articles with that exact text.
     candidates: band key -> [(article_id, group_id)] of stored articles sharing the key.
     signatures: article_id -> signature of those stored candidates.
-    New articles also match earlier ones of the same batch.
+    New articles also match earlier ones of the same batch. At most `cap` candidates are
+    compared per band key, so each article costs at most BANDS x cap comparisons; an article
+    becomes a candidate under the band keys that have room (`Assignment.bands`).
     """
     hashes = dict(known_hashes)
     bands = {k: list(v) for k, v in candidates.items()}
     sigs = dict(signatures)
     out = []
     for art in new:
-        a = _assign_one(art, hashes, bands, sigs, threshold)
-        out.append(a)
+        a = _assign_one(art, hashes, bands, sigs, threshold, cap)
         hashes.setdefault(art["content_hash"], a.group_id)
         sk = art.get("sketch")
+        kept = []
         if sk is not None:
             sigs[a.article_id] = sk.signature
             for key in sk.bands:
-                bands.setdefault(key, []).append((a.article_id, a.group_id))
+                members = bands.setdefault(key, [])
+                if len(members) < cap:
+                    members.append((a.article_id, a.group_id))
+                    kept.append(key)
+        out.append(dataclasses.replace(a, bands=tuple(kept)))
     return out
 
 
 def _assign_one(art: dict, hashes: dict[str, str], bands: dict[int, list[tuple[str, str]]],
-                sigs: dict[str, Sequence[int]], threshold: float) -> Assignment:
+                sigs: dict[str, Sequence[int]], threshold: float, cap: int) -> Assignment:
     aid = art["article_id"]
     if art["content_hash"] in hashes:
         return Assignment(aid, hashes[art["content_hash"]], "exact", 1.0, None)
@@ -170,7 +183,7 @@ def _assign_one(art: dict, hashes: dict[str, str], bands: dict[int, list[tuple[s
     if sk is not None:
         seen = set()
         for key in sk.bands:
-            for other, group in bands.get(key, ()):
+            for other, group in bands.get(key, ())[:cap]:
                 if other in seen or other == aid or other not in sigs:
                     continue
                 seen.add(other)

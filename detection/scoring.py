@@ -1,4 +1,8 @@
-"""Scoring articles against a topic: actor-pair/event gating combined with profile similarity.
+"""Scoring articles against a topic.
+
+Since concept-lr-2.0 the score is the probability of a logistic model (detection/model.py)
+over interpretable features (detection/features.py). Three of those features are the parts
+of the first detector, concept-gate-1.x, described here:
 
 For every sentence (the title and lead count more) the detector asks the CAMEO-style
 question "do both actors appear together with an engagement event?". The article score
@@ -11,8 +15,8 @@ is a weighted geometric mean of three parts, each in [0, 1]:
   similarity cosine between the article's concept vector and the seed profile,
              saturating at SIMILARITY_SATURATION.
 
-A zero in any part gives a zero score: an article without both Koreas acting together in
-a diplomatic event never matches, however close its vocabulary is to the seed.
+Articles outside the topic's scope (no actor_a, joint or scope concept at all: for this
+topic, no mention of the North) are scored 0 without going further: the cheap first pass.
 """
 from __future__ import annotations
 
@@ -21,11 +25,13 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from detection.explain import explain
+from detection.features import RoleMap, in_scope, lexical_features
+from detection.model import LinearModel, adapt, load_model
 from detection.profile import Profile, build_profile, concept_tf, concept_vector, cosine
 from detection.text import Analysis, analyse
 from detection.topic import Topic
 
-DETECTOR_VERSION = "concept-gate-1.2"
+DETECTOR_VERSION = "concept-lr-2.0"
 
 AMOUNT_SCALE = 12.0
 FOCUS_SATURATION = 0.25
@@ -57,22 +63,60 @@ class Detector:
 
     version = DETECTOR_VERSION
 
-    def __init__(self, topic: Topic):
+    def __init__(self, topic: Topic, threshold: float | None = None,
+                 model: LinearModel | None = None, feedback: Iterable = ()):
+        """`threshold` overrides the topic's, which overrides the model's (detection-cost) one.
+        `feedback`: an analyst's labels, (title, text, relevant) triples; the model is moved
+        toward them (detection.model.adapt) and the version says so."""
         self.topic = topic
         self.profile: Profile = build_profile(topic)
         lex = topic.lexicon
         self._group = {name: c.group for name, c in lex.concepts.items()}
         self._roles = {name: c.roles for name, c in lex.concepts.items()}
         self._idf = {name: c.idf for name, c in lex.concepts.items()}
-        self.threshold = topic.threshold
+        self.rolemap = RoleMap.for_topic(topic)
+        self.model = model or load_model(topic.model_path)
+        self.feedback_labels = 0
+        feedback = list(feedback)
+        if feedback:
+            rows, labels = [], []
+            for title, text, relevant in feedback:
+                feats = self.features(title, text)[4]
+                if feats is not None:
+                    rows.append(feats)
+                    labels.append(bool(relevant))
+            self.model = adapt(self.model, rows, labels)
+            self.feedback_labels = len(rows)
+            if rows:
+                # Verdicts of an adapted model are another detector's: keep them apart.
+                self.version = f"{DETECTOR_VERSION}+fb{len(rows)}"
+        chosen = threshold if threshold is not None else topic.threshold
+        self.threshold = float(chosen if chosen is not None else self.model.threshold)
+
+    def features(self, title: str, text: str):
+        """(analysis, parts, evidence, concept vector, features or None when out of scope)."""
+        analysis = analyse(self.topic.lexicon, title or "", text or "")
+        if not in_scope(self.rolemap, analysis):
+            return analysis, None, None, None, None
+        parts, evidence, vec = self._parts(analysis)
+        feats = lexical_features(self.rolemap, analysis, bool((title or "").strip()), parts)
+        return analysis, parts, evidence, vec, feats
 
     def score(self, title: str, text: str, lang: str | None = None) -> Verdict:
         """Score one article (title and body; the body may be a one-line feed summary)."""
-        analysis = analyse(self.topic.lexicon, title or "", text or "")
-        parts, evidence, vec = self._parts(analysis)
-        value = self._combine(parts)
+        analysis, parts, evidence, vec, feats = self.features(title, text)
+        if feats is None:
+            value = 0.0
+            parts = {"amount": 0.0, "focus": 0.0, "similarity": 0.0}
+            evidence = [SentenceEvidence(i, 0.0) for i in range(len(analysis.segments))]
+            vec = {}
+        else:
+            value = self.model.probability(feats)
         decision = value >= self.threshold
         explanation = explain(self, analysis, parts, evidence, vec, value, lang)
+        explanation["in_scope"] = feats is not None
+        if feats is not None:
+            explanation["features"] = self.model.contributions(feats)
         return Verdict(round(value, 4), decision, explanation)
 
     def score_many(self, items: Iterable[tuple[str, str, str | None]]) -> list[Verdict]:
@@ -105,11 +149,11 @@ class Detector:
         roles = self._roles
         doc_groups = {g for seg in analysis.segments for c in seg.concepts for g in roles[c]}
         doc_has_pair = gate["joint"] in doc_groups or (
-            gate["north"] in doc_groups and gate["south"] in doc_groups)
+            gate["actor_a"] in doc_groups and gate["actor_b"] in doc_groups)
         evidence = []
         for i, seg in enumerate(analysis.segments):
             groups = {self._group[c] for c in seg.concepts}
-            pair = gate["joint"] in groups or (gate["north"] in groups and gate["south"] in groups)
+            pair = gate["joint"] in groups or (gate["actor_a"] in groups and gate["actor_b"] in groups)
             pair = pair or (doc_has_pair and gate["joint_weak"] in groups)
             strength = self._event_strength(seg.concepts) if pair else 0.0
             if strength and gate["joint"] not in groups and any(

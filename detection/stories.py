@@ -3,7 +3,8 @@
 An article joins an open story when
   1. an article of its duplicate group (same text or MinHash near-duplicate) is already in a
      story of the topic, or
-  2. its similarity to some member of the story reaches STORY_THRESHOLD, where
+  2. its similarity to one of the story's representatives (its first member and its
+     REPRESENTATIVES - 1 latest ones) reaches STORY_THRESHOLD, where
        similarity = content x exp(-hours apart / DECAY_HOURS)
      and content is, for two articles in the same language, the mean of the cosine of their
      lead concepts and the cosine of their lead words; across languages the lead-concept
@@ -28,6 +29,10 @@ STORY_THRESHOLD = 0.45
 DECAY_HOURS = 48.0
 WINDOW_HOURS = 72.0            # members further apart never match (exp(-1.5) x 1 < threshold)
 LEAD_SENTENCES = 3
+# Members a new article is compared with, per story: the first and the latest ones. Comparing
+# with every member made a flood of similar matches quadratic; later articles are nearest in
+# time to the latest members, and the similarity decays with the hours between articles.
+REPRESENTATIVES = 8
 MAX_WORDS = 60
 _SKIP_GROUPS = ("actor", "joint")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -110,8 +115,14 @@ class Placement:
 
 @dataclass
 class _State:
-    members: list[Item] = field(default_factory=list)
+    representatives: dict[str, list[Item]] = field(default_factory=dict)  # story_id -> members
     by_group: dict[str, str] = field(default_factory=dict)
+
+    def add(self, item: Item) -> None:
+        reps = self.representatives.setdefault(item.story_id, [])
+        reps.append(item)
+        if len(reps) > REPRESENTATIVES:
+            del reps[1]  # the first member stays; the oldest of the latest ones goes
 
 
 def assign_stories(new: Sequence[Item], open_members: Sequence[Item],
@@ -121,8 +132,9 @@ def assign_stories(new: Sequence[Item], open_members: Sequence[Item],
     open_members: members of stories still open (story_id set); new_story_id(item) gives the
     id of a story started by that item. Articles placed earlier in the batch count as members.
     """
-    state = _State(list(open_members))
-    for m in open_members:
+    state = _State()
+    for m in sorted(open_members, key=lambda i: (i.at, i.article_id)):
+        state.add(m)
         if m.dup_group_id:
             state.by_group.setdefault(m.dup_group_id, m.story_id)
     out = []
@@ -130,7 +142,7 @@ def assign_stories(new: Sequence[Item], open_members: Sequence[Item],
         placed = _place(item, state, new_story_id, threshold)
         out.append(placed)
         item.story_id = placed.story_id
-        state.members.append(item)
+        state.add(item)
         if item.dup_group_id:
             state.by_group.setdefault(item.dup_group_id, placed.story_id)
     return out
@@ -140,7 +152,7 @@ def _place(item: Item, state: _State, new_story_id: Any, threshold: float) -> Pl
     if item.dup_group_id and item.dup_group_id in state.by_group:
         return Placement(item.article_id, state.by_group[item.dup_group_id], "dup_group", 1.0)
     best: tuple[float, str] | None = None
-    for m in state.members:
+    for m in (m for reps in state.representatives.values() for m in reps):
         sim = similarity(item, m)
         if sim >= threshold and (best is None or sim > best[0]):
             best = (sim, m.story_id)

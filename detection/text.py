@@ -16,6 +16,9 @@ _BOUNDARY = re.compile(r"[.!?。]+(?=[\s\"'”’\uac00-\ud7a3])|\n+|(?=[△▲�
 _DATELINE = re.compile(r"\b[A-Z][A-Z .]{2,}, [A-Z][a-z]{2,4}\.? \d{1,2}(?:, \d{4})? \([^)]{2,30}\)\s*[-—–]+")
 DATELINE_SEARCH_CHARS = 600
 
+# A segment with no letter or digit (a feed lead cut to "(" or "...") is not a sentence.
+_WORDY = re.compile(r"\w")
+
 # A full stop after these does not end a sentence (English wire copy: "N. Korea", "U.S.").
 _INITIALS = re.compile(r"(?:[A-Z]\.)*[A-Z]")
 _ABBREVIATIONS = frozenset({
@@ -69,10 +72,10 @@ def _sentence_spans(body: str):
         if _after_abbreviation(body, m):
             continue  # "N. Korea", "the U.S. envoy", "Dec. 28": the sentence goes on
         end = m.end()
-        if body[start:end].strip():
+        if _WORDY.search(body, start, end):
             yield start, end
         start = end
-    if body[start:].strip():
+    if _WORDY.search(body, start):
         yield start, len(body)
 
 

@@ -13,9 +13,16 @@ from typing import Iterable
 from detection.errors import TopicError
 from detection.lexicon import GROUPS, Lexicon, load_lexicon
 
-DEFAULT_GATE = {"north": "actor_north", "south": "actor_south", "joint": "joint",
+DEFAULT_GATE = {"actor_a": "actor_a", "actor_b": "actor_b", "joint": "joint",
                 "joint_weak": "joint_weak", "event": "event", "conflict": "conflict",
-                "third_party": "third_party"}
+                "third_party": "third_party", "scope": "scope", "counter": "counter"}
+# The learned model shipped with the package; its features are defined on lexicon roles, so it
+# serves any topic whose lexicon fills the roles. A topic may name its own (`model = "..."`).
+DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "inter-korean-diplomacy.json"
+
+# Role names of topic files written before the roles were made generic.
+GATE_ALIASES = {"north": "actor_a", "south": "actor_b"}
+GROUP_ALIASES = {"actor_north": "actor_a", "actor_south": "actor_b"}
 
 
 @dataclass
@@ -23,12 +30,13 @@ class Topic:
     name: str
     description: str
     path: Path
-    threshold: float
+    threshold: float | None                 # None: the model's own (detection-cost) threshold
     lexicon: Lexicon
     seeds: list[tuple[str, str]]            # (file name, text)
     positive_examples: list[str] = field(default_factory=list)
     negative_examples: list[str] = field(default_factory=list)
     gate: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_GATE))
+    model_path: Path = DEFAULT_MODEL
 
 
 def _read_toml(path: Path) -> dict:
@@ -68,6 +76,8 @@ def _read_seeds(names: list, path: Path) -> list[tuple[str, str]]:
 def _read_gate(data: dict, path: Path) -> dict[str, str]:
     gate = dict(DEFAULT_GATE)
     for role, group in data.get("gate", {}).items():
+        role = GATE_ALIASES.get(role, role)
+        group = GROUP_ALIASES.get(group, group)
         if role not in DEFAULT_GATE:
             raise TopicError(f"topic file {path}: unknown gate role '{role}'; "
                              f"known roles: {', '.join(DEFAULT_GATE)}")
@@ -82,22 +92,67 @@ def load_topic(path) -> Topic:
     path = Path(path)
     data = _read_toml(path)
     name = _require(data, "name", str, path)
-    threshold = _require(data, "threshold", (int, float), path)
-    if not 0.0 <= float(threshold) <= 1.0:
-        raise TopicError(f"topic file {path}: threshold must be within [0, 1], got {threshold}")
+    threshold = data.get("threshold")
+    if threshold is not None:
+        if not isinstance(threshold, (int, float)) or not 0.0 < float(threshold) < 1.0:
+            raise TopicError(f"topic file {path}: threshold must be a number within (0, 1), "
+                             f"got {threshold!r}")
+        threshold = float(threshold)
+    if "lexicon" not in data:
+        raise TopicError(f"topic file {path}: no `lexicon`. seedwatch scores articles in a concept "
+                         f"space (two actors, joint forms, engagement events); a topic needs a "
+                         f"lexicon file with those groups (see seeds/lexicon/korea.toml)")
     lexicon = load_lexicon(path.parent / _require(data, "lexicon", str, path))
+    model = data.get("model")
+    model_path = (path.parent / str(model)) if model else DEFAULT_MODEL
     examples = data.get("examples", {})
-    return Topic(
+    topic = Topic(
         name=name,
         description=str(data.get("description", "")).strip(),
         path=path,
-        threshold=float(threshold),
+        threshold=threshold,
         lexicon=lexicon,
         seeds=_read_seeds(_require(data, "seeds", list, path), path),
         positive_examples=[str(t) for t in examples.get("positive", [])],
         negative_examples=[str(t) for t in examples.get("negative", [])],
         gate=_read_gate(data, path),
+        model_path=model_path,
     )
+    check_coverage(topic)
+    return topic
+
+
+def check_coverage(topic: Topic) -> None:
+    """Refuse a topic whose seed the lexicon cannot describe.
+
+    The detector sees an article only through the lexicon's concepts. A seed on another
+    subject (say US-China trade talks scored with the Korea lexicon) names none of the
+    lexicon's actors, so every verdict would be about the lexicon's subject, not the seed's:
+    silently wrong. Require the seed to name both actor roles and an engagement event.
+    """
+    from detection.text import analyse  # text imports lexicon only; avoid a cycle at import
+
+    by_group = {group: role for role, group in topic.gate.items()}
+    found: set[str] = set()
+    for _name, text in topic.seeds:
+        title, _, body = text.partition("\n")
+        for seg in analyse(topic.lexicon, title, body).segments:
+            for concept in seg.concepts:
+                for group in topic.lexicon.concepts[concept].roles:
+                    if group in by_group:
+                        found.add(by_group[group])
+    has_pair = "joint" in found or {"actor_a", "actor_b"} <= found
+    missing = []
+    if not has_pair:
+        missing.append("both actors (" + ", ".join(
+            r for r in ("actor_a", "actor_b") if r not in found) + " not found)")
+    if "event" not in found:
+        missing.append("an engagement event")
+    if missing:
+        raise TopicError(
+            f"topic file {topic.path}: its seed names no {' and no '.join(missing)} of its "
+            f"lexicon, so the lexicon does not describe this subject. Write a lexicon whose actor_a/actor_b/event groups "
+            f"fit the seed (see seeds/lexicon/korea.toml)")
 
 
 def load_topics(dir_or_paths="seeds") -> list[Topic]:

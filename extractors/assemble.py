@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from extractors.article import EXTRACTOR, content_hash, parse_published
+from extractors.dates import checked_date
 from extractors.feeds import FeedEntry
 from extractors.http import FetchResult
 from extractors.language import guess_language
@@ -33,6 +34,7 @@ def build_article(entry: FeedEntry, feed_id: str, page: FetchResult | None,
         title = ex["title"]
     language = ex.get("language") if source == "page" else None
     language = language or guess_language(f"{title}\n{text}", entry.language)
+    published, note = published_of(entry, ex.get("published"), now)
     return {
         "canonical_url": entry.canonical_url,
         "url": page.final_url if page is not None and page.outcome == "ok" else entry.link,
@@ -43,10 +45,24 @@ def build_article(entry: FeedEntry, feed_id: str, page: FetchResult | None,
         "extractor": ex.get("extractor", EXTRACTOR) if source == "page" else None,
         "author": ex.get("author"),
         "site": ex.get("site"),
-        "published": entry.published or parse_published(ex.get("published")),
+        "published": published,
+        "published_note": note,
         "language": language,
         "content_hash": content_hash(text),
         "first_seen": now,
         "run_id": run_id,
     }
 
+
+
+def published_of(entry: FeedEntry, page_date: str | None, now: datetime
+                 ) -> tuple[datetime | None, str | None]:
+    """(published, note): the feed's date, else the page's; a date out of range is dropped and
+    noted (`extractors.dates`), and then the first-seen time stands in."""
+    if entry.published is not None:
+        return entry.published, None
+    when, page_note = checked_date(parse_published(page_date), now)
+    note = entry.published_note
+    if when is not None and note:
+        note = note.replace("first-seen time used", "page date used")
+    return when, note or page_note

@@ -7,12 +7,13 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import charset_normalizer
 import feedparser
 
-from extractors.urls import canonical_url
+from extractors.dates import checked_date
+from extractors.urls import canonical_url, strip_userinfo
 
 # A DOCTYPE that declares entities is the vehicle of "billion laughs"-style expansion: drop it.
 # Searched only in the prolog (the first bytes), so a hostile body cannot make the search slow.
@@ -28,8 +29,6 @@ _LATIN_GUESSES = {"cp1250", "cp1252", "cp1254", "cp1257", "cp1258", "latin_1", "
                   "iso8859_15", "iso8859_16", "mac_roman", "mac_latin2", "mac_iceland", "mac_turkish"}
 _TAGS = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t\r\f\v]+")
-# Dates more than this far ahead are treated as wrong and replaced by the time of fetching.
-FUTURE_TOLERANCE = timedelta(days=1)
 
 
 class FeedError(ValueError):
@@ -46,6 +45,7 @@ class FeedEntry:
     content: str
     published: datetime | None
     language: str | None
+    published_note: str | None = None  # set when the source's date was out of range and dropped
 
 
 @dataclass
@@ -64,15 +64,17 @@ def html_to_text(value: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _date(entry: feedparser.FeedParserDict, fetched_at: datetime) -> datetime | None:
+def _date(entry: feedparser.FeedParserDict, fetched_at: datetime) -> tuple[datetime | None, str | None]:
+    """(published, note); see `extractors.dates.checked_date`."""
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if not parsed:
-        return None
+        return None, None
     try:
         when = datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
-    except (OverflowError, ValueError):
-        return None
-    return fetched_at if when > fetched_at + FUTURE_TOLERANCE else when
+    except (OverflowError, ValueError, OSError):
+        raw = entry.get("published") or entry.get("updated") or ""
+        return None, f"date {str(raw)[:60]!r} cannot be represented; first-seen time used"
+    return checked_date(when, fetched_at)
 
 
 def _content(entry: feedparser.FeedParserDict) -> str:
@@ -84,7 +86,9 @@ def _entry(e: feedparser.FeedParserDict, lang: str | None, fetched_at: datetime)
     link = (e.get("link") or "").strip() or None
     if link and not link.lower().startswith(("http://", "https://")):
         link = None
+    link = strip_userinfo(link) if link else None
     guid = (e.get("id") or "").strip() or None
+    published, note = _date(e, fetched_at)
     return FeedEntry(
         guid=guid,
         link=link,
@@ -92,8 +96,9 @@ def _entry(e: feedparser.FeedParserDict, lang: str | None, fetched_at: datetime)
         title=html_to_text(e.get("title", "")),
         summary=html_to_text(e.get("summary", "")),
         content=_content(e),
-        published=_date(e, fetched_at),
+        published=published,
         language=lang,
+        published_note=note,
     )
 
 

@@ -22,10 +22,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from extractors.urls import UnsafeURL, check_address, check_scheme
+from extractors.urls import UnsafeURL, check_address, check_scheme, strip_userinfo
 from seedwatch.config import FetchConfig
 
 TEMPORARY, PERMANENT, SKIP = "temporary", "permanent", "skip"
+# The outcome of a page the run's page budget ran out before: not fetched, nothing recorded.
+DEFERRED = "deferred"
+BUDGET_USED = "page time budget used up"
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
 _REDIRECTS = {301, 302, 303, 307, 308}
 
@@ -165,15 +168,41 @@ class Fetcher:
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
 
-    async def fetch_all(self, requests: Iterable[FetchRequest]) -> list[FetchResult]:
-        return list(await asyncio.gather(*(self.fetch(r) for r in requests)))
+    async def fetch_all(self, requests: Iterable[FetchRequest], deadline: float | None = None
+                        ) -> list[FetchResult]:
+        """One result per request, in order. With `deadline` (a `time.time()` value), fetches
+        still running then are stopped (failed, temporary: "page time budget used up") and
+        those not started yet are `deferred`."""
+        requests = list(requests)
+        if deadline is None or not requests:
+            return list(await asyncio.gather(*(self.fetch(r) for r in requests)))
+        started: set[int] = set()
+        tasks = [asyncio.ensure_future(self.fetch(r, started, i)) for i, r in enumerate(requests)]
+        await asyncio.wait(tasks, timeout=max(0.0, deadline - time.time()))
+        late = [t for t in tasks if not t.done()]
+        for t in late:
+            t.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        out = []
+        for i, (req, t) in enumerate(zip(requests, tasks)):
+            if not t.cancelled() and t.exception() is None:
+                out.append(t.result())
+            elif i in started:
+                out.append(FetchResult(req.url, req.url, "failed", error_class=TEMPORARY,
+                                       error=BUDGET_USED + ": still loading, fetched again on a later run"))
+            else:
+                out.append(FetchResult(req.url, req.url, DEFERRED, error=BUDGET_USED + " before it started"))
+        return out
 
-    async def fetch(self, req: FetchRequest) -> FetchResult:
-        started = time.monotonic()
+    async def fetch(self, req: FetchRequest, started: set[int] | None = None, index: int = 0
+                    ) -> FetchResult:
+        begun = time.monotonic()
         host = urlsplit(req.url).hostname or ""
         async with self._global, self._hosts[host]:
+            if started is not None:
+                started.add(index)
             result = await self._fetch_with_retries(req)
-        result.duration_ms = (time.monotonic() - started) * 1000
+        result.duration_ms = (time.monotonic() - begun) * 1000
         return result
 
     async def _fetch_with_retries(self, req: FetchRequest) -> FetchResult:
@@ -224,6 +253,7 @@ class Fetcher:
         if req.last_modified:
             headers["If-Modified-Since"] = req.last_modified
         for hop in range(self.cfg.max_redirects + 1):
+            url = strip_userinfo(url)  # httpx would send user:password@ as Basic auth
             allow = self.cfg.allow_private_addresses or (req.trusted and hop == 0)
             await self._check(url, allow)
             async with self._client.stream("GET", url, headers=headers) as resp:

@@ -48,9 +48,10 @@ def poll_feeds(cfg: FetchConfig, states: Sequence[dict[str, Any]],
     return [polls[st["url"]] for st in states]
 
 
-async def _fetch(cfg: FetchConfig, requests: list[FetchRequest]) -> list[FetchResult]:
+async def _fetch(cfg: FetchConfig, requests: list[FetchRequest], deadline: float | None = None
+                 ) -> list[FetchResult]:
     async with Fetcher(cfg) as fetcher:
-        return await fetcher.fetch_all(requests)
+        return await fetcher.fetch_all(requests, deadline)
 
 
 def _parse(state: dict[str, Any], res: FetchResult, now: datetime) -> FeedPoll:
@@ -74,8 +75,10 @@ def _parse(state: dict[str, Any], res: FetchResult, now: datetime) -> FeedPoll:
     return poll
 
 
-def fetch_pages(cfg: FetchConfig, urls: Sequence[str]) -> list[FetchResult]:
-    """Fetch article pages (untrusted links: the private-address rule applies)."""
+def fetch_pages(cfg: FetchConfig, urls: Sequence[str], deadline: float | None = None
+                ) -> list[FetchResult]:
+    """Fetch article pages (untrusted links: the private-address rule applies), stopping at
+    `deadline` (a `time.time()` value; see `Fetcher.fetch_all`)."""
     if not urls:
         return []
-    return asyncio.run(_fetch(cfg, [FetchRequest(u) for u in urls]))
+    return asyncio.run(_fetch(cfg, [FetchRequest(u) for u in urls], deadline))

@@ -33,6 +33,16 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
 
 
+def strip_userinfo(url: str) -> str:
+    """The URL without `user:password@`: credentials supplied by a feed (or a redirect) are
+    never sent, stored or logged."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query,
+                       parts.fragment))
+
+
 def _is_tracking(name: str) -> bool:
     n = name.lower()
     return n in _TRACKING_NAMES or n.startswith(_TRACKING_PREFIXES)

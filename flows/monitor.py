@@ -38,8 +38,8 @@ def store_entries(cfg: Config, polls: list, run_id: str) -> list:
 
 
 @task(name="fetch-pages", **_task)
-def fetch_pages(cfg: Config, pending: list[dict]) -> dict:
-    return pipeline.fetch_batch(cfg, pending)
+def fetch_pages(cfg: Config, pending: list[dict], deadline: float | None = None) -> dict:
+    return pipeline.fetch_batch(cfg, pending, deadline)
 
 
 @task(name="store-batch", **_task)
@@ -51,10 +51,11 @@ def store_batch(cfg: Config, pending: list[dict], pages: dict, extracted: dict,
 
 
 @task(name="retry-pages", **_task)
-def retry_pages(cfg: Config, run_id: str, extractor: Any) -> int:
+def retry_pages(cfg: Config, run_id: str, extractor: Any, deadline: float | None = None) -> int:
     wh = pipeline.warehouse_for(cfg)
     return pipeline.retry_pages(wh, cfg, pipeline.load_detectors(cfg), run_id,
-                                extract=lambda pages: extractor.result(extractor.submit(pages)))
+                                extract=lambda pages: extractor.result(extractor.submit(pages)),
+                                deadline=deadline)
 
 
 @task(name="alerts", **_task)
@@ -108,10 +109,17 @@ def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
                  summary.new_entries)
         if summary.feed_warning():
             log.warning(summary.feed_warning())
+        # One time budget for all page fetching of the run (`[fetch] page_budget_seconds`).
+        deadline = pipeline.page_deadline(cfg)
         with timed(summary, "pages"):
-            process_pending(cfg, wh, extractor, summary)
+            process_pending(cfg, wh, extractor, summary, deadline)
         with timed(summary, "page_retries"):
-            summary.pages_upgraded = retry_pages(cfg, summary.run_id, quote(extractor))
+            summary.pages_upgraded = retry_pages(cfg, summary.run_id, quote(extractor), deadline)
+        summary.page_budget_used_up = not pipeline.budget_left(deadline)
+        if summary.page_budget_used_up:
+            log.warning("page budget of %.0f s used up: %d pages wait for the next run, slow ones "
+                        "are in the page-retry queue; alerts go out for what is stored",
+                        cfg.fetch.page_budget_seconds, summary.pages_deferred)
     summary.new_matches = len(summary.matches)
     outlets = {s["feed_id"]: s.get("name") or s["url"] for s in states}
     pipeline.name_outlets(summary.matches, outlets)
@@ -127,20 +135,26 @@ def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
     return summary
 
 
-def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary) -> None:
+def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary,
+                    deadline: float | None = None) -> None:
     """Pending entries in batches of `[fetch] batch_size`, as a pipeline two batches deep:
     while the workers extract batch N, this process stores batch N-1 and fetches batch N+1,
     then queues N+1 behind N, so the workers never wait for fetching or storing. Each batch
-    is still stored in one transaction, in order; at most two batches of pages are held."""
+    is still stored in one transaction, in order; at most two batches of pages are held.
+    Once the page budget (`deadline`) is used up no further batch is started: the entries
+    left wait, pending, for the next run."""
     log = get_run_logger()
 
     def start(after: Any) -> tuple | None:
+        if not pipeline.budget_left(deadline):
+            return None
         with timed(summary, "next_pending"):
             pending = pipeline.next_pending(wh, cfg.fetch.batch_size, after)
         if not pending:
             return None
         with timed(summary, "fetch_pages"):
-            pages = fetch_pages(cfg, quote(pending))
+            pages = fetch_pages(cfg, quote(pending), deadline)
+        summary.pages_deferred += sum(1 for p in pages.values() if p.outcome == pipeline.DEFERRED)
         links, todo = pipeline.pages_to_extract(pages)
         return pending, pages, links, extractor.submit(todo)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alerts.channels import Channel, ChannelError, check_channel
 from seedwatch.config import Config, ConfigError
-from warehouse.db import WarehouseError
+from warehouse.db import WarehouseError, check_intact, is_damage, is_disk_full
 
 
 def check_config(cfg: Config) -> None:
@@ -25,6 +25,7 @@ def check_config(cfg: Config) -> None:
         raise ConfigError(f"warehouse.path: {wh} is not writable")
     if wh.is_file() and wh.stat().st_size > 0 and not _is_duckdb_file(wh):
         raise ConfigError(f"warehouse.path: {wh} exists but is not a DuckDB database file")
+    check_intact(wh)  # a truncated or damaged file: one line saying what to do
     for i, (alert, url) in enumerate(zip(cfg.alerts, cfg.alert_urls())):
         try:
             check_channel(Channel(url, alert.mode, alert.name))
@@ -51,6 +52,12 @@ def user_facing(exc: BaseException) -> str | None:
     from seedwatch.runcmd import Interrupted
     if isinstance(exc, (DemoError, Interrupted)):
         return str(exc)
+    if is_disk_full(exc):
+        return (f"disk full ({str(exc).splitlines()[0][:200]}): free some space where the warehouse "
+                "is and run again (nothing stored is lost)")
+    if is_damage(exc):
+        return (f"the warehouse file is damaged ({str(exc).splitlines()[0][:200]}): restore it from a "
+                "backup or from its .snapshot.duckdb copy, or move it aside to start a new warehouse")
     try:
         from detection.errors import TopicError
     except ImportError:  # pragma: no cover

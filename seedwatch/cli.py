@@ -31,6 +31,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_command(args.config, wait=args.wait)
 
 
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+    cfg = _config(args)
+    from seedwatch.pipeline import load_detectors
+    names = [td.name for td in load_detectors(cfg)]
+    if args.topic and args.topic not in names:
+        raise UserError(f"no topic named {args.topic!r} (configured: {', '.join(names)})")
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise UserError(f"--since: not a date (YYYY-MM-DD or ISO time): {args.since!r}") from None
+        since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+    from flows.rescore import rescore_flow
+    result = rescore_flow(config_path=str(Path(args.config).resolve()), topic=args.topic,
+                          since=since.isoformat() if since else None)
+    print("\n".join(result["lines"]))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from seedwatch.runcmd import serve_command
     return serve_command(args.config)
@@ -62,10 +83,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from detection.evaluate import evaluate_file, format_report
-    if not Path(args.file).is_file():
-        raise UserError(f"no such file: {args.file}")
-    result = evaluate_file(args.file, topic_name=args.topic, topics_dir=args.seeds)
+    from detection.evaluate import evaluate_files, format_report
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        raise UserError(f"no such file: {', '.join(missing)}")
+    result = evaluate_files(args.files, topic_name=args.topic, topics_dir=args.seeds,
+                            threshold=args.threshold)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_report(result))
     return 0
 
@@ -140,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("run", cmd_run, "run one monitoring cycle (a Prefect flow run)")
     sp.add_argument("--wait", action="store_true",
                     help="if another run holds the warehouse, wait for it (default: exit at once)")
+    sp = add("rescore", cmd_rescore, "score stored articles again with the current detector and threshold")
+    sp.add_argument("--topic", help="only this topic (default: every configured topic)")
+    sp.add_argument("--since", help="only articles published (or first seen) on or after this date")
     add("serve", cmd_serve, "run the monitor on the configured schedule as a Prefect deployment")
     sp = add("demo", cmd_demo, "run the whole pipeline offline on the bundled demo news", config=False)
     sp.add_argument("--out", default="demo-run", help="folder for the demo warehouse (default: %(default)s)")
@@ -152,9 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--url", help="the page's URL, if known")
     sp.add_argument("--json", action="store_true", help="print JSON")
 
-    sp = add("eval", cmd_eval, "score a labelled JSONL file with the flow's detector and two baselines",
+    sp = add("eval", cmd_eval, "score labelled JSONL files with the flow's detector and two baselines",
              config=False)
-    sp.add_argument("file", help="JSONL or JSONL.gz with id, title, text, lang, label (YES/BRIEF/NO)")
+    sp.add_argument("files", nargs="+", metavar="FILE",
+                    help="JSONL or JSONL.gz with id, title, text, lang, label (YES/BRIEF/NO)")
+    sp.add_argument("--threshold", type=float, help="override the detector's threshold")
     sp.add_argument("--topic", help="topic name (default: the only or first topic)")
     sp.add_argument("--seeds", default="seeds", help="folder of topic files (default: %(default)s)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")

@@ -58,6 +58,11 @@ class FetchConfig:
     allow_private_addresses: bool = False
     # Pages fetched per batch: fetched, extracted, scored and stored before the next batch.
     batch_size: int = 200
+    # How long a run waits for article pages in all (new entries and page retries) before it
+    # stores what it has and sends alerts: pages still loading then are left to the page-retry
+    # queue (their articles are stored with the feed's text), pages not started yet wait for
+    # the next run. 0 turns the budget off.
+    page_budget_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,12 @@ class AlertConfig:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    # `seedwatch rescore` alerts only for stories whose news is at most this old.
+    max_age_hours: float = 48.0
+
+
+@dataclass(frozen=True)
 class Config:
     warehouse: WarehouseConfig = field(default_factory=WarehouseConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -105,6 +116,7 @@ class Config:
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
+    alert_settings: AlertSettings = field(default_factory=AlertSettings)
     base_dir: str = "."  # folder of the config file; relative paths resolve against it
 
     def resolve(self, path: str) -> Path:
@@ -194,9 +206,19 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("schedule.interval_minutes: must be > 0 (or set schedule.cron)")
     if cfg.fetch.max_bytes < 1024:
         raise ConfigError("fetch.max_bytes: must be at least 1024")
+    if cfg.fetch.page_budget_seconds < 0:
+        raise ConfigError("fetch.page_budget_seconds: must be >= 0 (0: no budget)")
     for i, feed in enumerate(cfg.feeds):
         if not re.match(r"^https?://", feed.url):
             raise ConfigError(f"feeds[{i}].url: only http(s) URLs are monitored, got {feed.url!r}")
+        ref = _ENV_REF.search(feed.url)
+        if ref:
+            raise ConfigError(f"feeds[{i}].url: ${{{ref.group(1)}}} is not expanded in feed URLs (a feed URL "
+                              "is stored in the warehouse and shown in logs, so it must hold no secret): "
+                              "write the full URL")
+        if "@" in feed.url.split("://", 1)[1].split("/", 1)[0]:
+            raise ConfigError(f"feeds[{i}].url: credentials (user:password@) in a feed URL are not "
+                              "supported: they would be stored in the warehouse and shown in logs")
     seen: set[str] = set()
     for i, feed in enumerate(cfg.feeds):
         if feed.url in seen:
@@ -222,6 +244,13 @@ def parse_config(data: dict[str, Any], base_dir: str = ".") -> Config:
     for name, cls in _SECTIONS.items():
         if name in data:
             kwargs[name] = _build(cls, data[name], name)
+    alerts = data.get("alerts")
+    if isinstance(alerts, dict):
+        # [alerts] max_age_hours = 48, with the channels as [[alerts.channels]]
+        alerts = dict(alerts)
+        channels = alerts.pop("channels", [])
+        kwargs["alert_settings"] = _build(AlertSettings, alerts, "alerts")
+        data = {**data, "alerts": channels}
     for name, cls in _LISTS.items():
         items = data.get(name, [])
         if not isinstance(items, list):

@@ -40,10 +40,12 @@ def group_batch(wh: Warehouse, rows: list[dict[str, Any]], now: datetime) -> lis
     keys = [k for it in items if it["sketch"] for k in it["sketch"].bands]
     with wh.transaction() as con:
         hashes = sql.groups_of_hashes(con, [it["content_hash"] for it in items])
-        bands, sigs = sql.band_candidates(con, keys, now - NEARDUP_WINDOW)
+        bands, sigs = sql.band_candidates(con, keys, now - NEARDUP_WINDOW, neardup.MAX_PER_BAND)
         found = neardup.assign_groups(items, hashes, bands, sigs)
+        # Band rows only where the article is kept as a candidate: a key shared by a flood of
+        # near-identical texts holds MAX_PER_BAND rows, not one per article.
         sketches = [{"article_id": it["article_id"], "signature": it["sketch"].signature,
-                     "bands": it["sketch"].bands} for it in items if it["sketch"]]
+                     "bands": a.bands} for it, a in zip(items, found) if it["sketch"]]
         sql.store_groups(con, [{**vars(a), "dup_group_id": a.group_id} for a in found], sketches, now)
     return found
 

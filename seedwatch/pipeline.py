@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -18,14 +19,14 @@ from alerts.channels import Channel
 from alerts.outbox import DeliveryReport, deliver_due, queue_story_alerts
 from extractors.article import content_hash
 from extractors.assemble import build_article
-from extractors.http import TEMPORARY
+from extractors.http import DEFERRED, TEMPORARY
 from extractors.feeds import FeedEntry
 from extractors.polling import FeedPoll, fetch_pages, poll_feeds
 from extractors.pool import extract_pages
 from seedwatch.config import Config
 from warehouse import store
 from warehouse.db import Warehouse
-from warehouse.snapshot import refresh_snapshot, snapshot_path
+from warehouse.snapshot import refresh_snapshot, remove_leftovers, snapshot_path
 
 
 @dataclass
@@ -48,12 +49,16 @@ class RunSummary:
     pages_fetched: int = 0
     pages_failed: int = 0
     pages_upgraded: int = 0  # articles whose page arrived on a retry, after a temporary failure
+    pages_deferred: int = 0  # pages the page budget ran out before (they wait for the next run)
+    page_budget_used_up: bool = False
     new_articles: int = 0
     new_matches: int = 0
     matches: list[dict[str, Any]] = field(default_factory=list)
     alerts_sent: int = 0
     alerts_failed: int = 0
     alert_errors: list[str] = field(default_factory=list)
+    # Stored verdicts whose latest score comes from an older detector version: {version: n}.
+    older_scores: dict[str, int] = field(default_factory=dict)
     # Wall seconds per stage (feeds, fetch_pages, extract_wait, store, alerts, finish).
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -122,24 +127,26 @@ def topic_files(cfg: Config) -> list[tuple[Path, float | None]]:
 
 
 @functools.lru_cache(maxsize=16)
-def _detector(path: str, mtime: float) -> tuple[Any, Any]:
+def _detector(path: str, mtime: float, threshold: float | None) -> tuple[Any, Any]:
     from detection import Detector, load_topic
     topic = load_topic(path)
-    return topic, Detector(topic)
+    return topic, Detector(topic, threshold=threshold)
 
 
 def load_detectors(cfg: Config) -> list[TopicDetector]:
-    """One detector per configured topic, built once per process and topic file version."""
+    """One detector per configured topic, built once per process and topic file version. A
+    `[[topics]] threshold` is given to the detector, so verdicts record the one applied."""
     out = []
     for path, threshold in topic_files(cfg):
-        topic, det = _detector(str(path), path.stat().st_mtime if path.exists() else 0.0)
-        out.append(TopicDetector(topic.name, topic.threshold if threshold is None else threshold, det))
+        topic, det = _detector(str(path), path.stat().st_mtime if path.exists() else 0.0, threshold)
+        out.append(TopicDetector(topic.name, det.threshold, det))
     return out
 
 
 # --- stage 1: feeds ------------------------------------------------------------------------
 
 def register_feeds(wh: Warehouse, cfg: Config, run_id: str) -> list[dict[str, Any]]:
+    remove_leftovers(wh.path)  # a snapshot copy half-written by a run that failed or was killed
     with wh.transaction() as con:
         store.upsert_feeds(con, [dataclasses.asdict(f) for f in cfg.feeds])
         store.start_run(con, run_id)
@@ -155,7 +162,8 @@ def poll(cfg: Config, states: list[dict[str, Any]]) -> list[FeedPoll]:
 def _entry_row(p: FeedPoll, e: FeedEntry, run_id: str, now: datetime) -> dict[str, Any]:
     return {"feed_id": p.feed_id, "guid": e.guid, "link": e.link, "canonical_url": e.canonical_url,
             "title": e.title, "summary": e.summary, "content": e.content, "language": e.language,
-            "published": e.published, "first_seen": now, "run_id": run_id}
+            "published": e.published, "published_note": e.published_note, "first_seen": now,
+            "run_id": run_id}
 
 
 def _fetch_row(run_id: str, kind: str, res: Any, feed_id: str | None, outcome: str | None = None,
@@ -210,13 +218,27 @@ def pending_cursor(pending: list[dict[str, Any]]) -> tuple[Any, str] | None:
 
 def _as_entry(row: dict[str, Any]) -> FeedEntry:
     return FeedEntry(row["guid"], row["link"], row["article_url"], row["title"] or "",
-                     row["summary"] or "", row["content"] or "", row["published"], row["language"])
+                     row["summary"] or "", row["content"] or "", row["published"], row["language"],
+                     row.get("published_note"))
 
 
-def fetch_batch(cfg: Config, pending: list[dict[str, Any]]) -> dict[str, Any]:
-    """The pages of the pending entries that have a link, by link."""
+def page_deadline(cfg: Config, started: float | None = None) -> float | None:
+    """The `time.time()` by which a run stops waiting for pages (`[fetch] page_budget_seconds`
+    from `started`, the start of its page stage), or None without a budget."""
+    budget = cfg.fetch.page_budget_seconds
+    return None if budget <= 0 else (started if started is not None else time.time()) + budget
+
+
+def budget_left(deadline: float | None) -> bool:
+    return deadline is None or time.time() < deadline
+
+
+def fetch_batch(cfg: Config, pending: list[dict[str, Any]], deadline: float | None = None
+                ) -> dict[str, Any]:
+    """The pages of the pending entries that have a link, by link; with `deadline`, pages
+    still loading then are failed (temporary) and those not started are `deferred`."""
     links = list(dict.fromkeys(r["link"] for r in pending if r["canonical_url"]))
-    return {res.url: res for res in fetch_pages(cfg.fetch, links)}
+    return {res.url: res for res in fetch_pages(cfg.fetch, links, deadline)}
 
 
 def pages_to_extract(pages: dict[str, Any]) -> tuple[list[str], list[tuple[bytes, str | None]]]:
@@ -225,10 +247,11 @@ def pages_to_extract(pages: dict[str, Any]) -> tuple[list[str], list[tuple[bytes
     return [link for link, _ in ok], [(res.content or b"", res.final_url) for _, res in ok]
 
 
-def build_articles(cfg: Config, pending: list[dict[str, Any]], run_id: str
+def build_articles(cfg: Config, pending: list[dict[str, Any]], run_id: str,
+                   deadline: float | None = None
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Fetch and extract the pages of pending entries; (article rows, page fetch-log rows)."""
-    pages = fetch_batch(cfg, pending)
+    pages = fetch_batch(cfg, pending, deadline)
     links, todo = pages_to_extract(pages)
     extracted = dict(zip(links, extract_pages(todo, cfg.extract.workers)))
     return assemble_articles(cfg, pending, pages, extracted, run_id)
@@ -237,11 +260,15 @@ def build_articles(cfg: Config, pending: list[dict[str, Any]], run_id: str
 def assemble_articles(cfg: Config, pending: list[dict[str, Any]], pages: dict[str, Any],
                       extracted: dict[str, dict[str, Any]], run_id: str
                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Article rows and page fetch-log rows from fetched pages and their extraction, by link."""
+    """Article rows and page fetch-log rows from fetched pages and their extraction, by link.
+    An entry whose page was deferred (the page budget ran out first) gets no article: it stays
+    pending for the next run."""
     now = datetime.now(timezone.utc)
     articles, log = [], []
     for row in pending:
         page = pages.get(row["link"]) if row["canonical_url"] else None
+        if page is not None and page.outcome == DEFERRED:
+            continue
         ex = extracted.get(row["link"])
         art = build_article(_as_entry(row), row["feed_id"], page, ex, cfg.extract.min_chars, run_id, now)
         if page is not None and page.outcome == "failed" and page.error_class == TEMPORARY:
@@ -269,9 +296,10 @@ def score_articles(detectors: list[TopicDetector], articles: list[dict[str, Any]
 
 
 def process_batch(wh: Warehouse, cfg: Config, detectors: list[TopicDetector],
-                  pending: list[dict[str, Any]], run_id: str) -> BatchResult:
+                  pending: list[dict[str, Any]], run_id: str, deadline: float | None = None
+                  ) -> BatchResult:
     """Pages → articles → scores for one batch, stored in one transaction."""
-    articles, log = build_articles(cfg, pending, run_id)
+    articles, log = build_articles(cfg, pending, run_id, deadline)
     return store_batch(wh, detectors, articles, log)
 
 
@@ -302,16 +330,21 @@ PAGE_RETRY_MAX_ATTEMPTS = 4  # retries after 5, 10, 20 and 40 minutes, then the 
 
 
 def retry_pages(wh: Warehouse, cfg: Config, detectors: list[TopicDetector], run_id: str,
-                extract: Any = None) -> int:
+                extract: Any = None, deadline: float | None = None) -> int:
     """Fetch again the pages that failed with a temporary error; when one arrives, upgrade
     its article's text and score it again (a late match is then grouped and alerted like any
-    other). Returns how many articles were upgraded."""
+    other). Returns how many articles were upgraded. Within the run's page budget
+    (`deadline`): none are tried once it is used up, and those it cuts short count as a failed
+    attempt."""
     now = datetime.now(timezone.utc)
+    if not budget_left(deadline):
+        return 0
     with wh.connect() as con:
         due = store.due_page_retries(con, now, cfg.fetch.batch_size)
     if not due:
         return 0
-    pages = {r.url: r for r in fetch_pages(cfg.fetch, [d["link"] for d in due])}
+    pages = {r.url: r for r in fetch_pages(cfg.fetch, [d["link"] for d in due], deadline)}
+    due = [d for d in due if pages[d["link"]].outcome != DEFERRED]  # not tried: still due
     links, todo = pages_to_extract(pages)
     run = extract or (lambda items: extract_pages(items, cfg.extract.workers))
     extracted = dict(zip(links, run(todo)))
@@ -386,6 +419,7 @@ def mark_interrupted(wh: Warehouse, summary: RunSummary, why: str) -> None:
 
 def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
     summary.finished_at = datetime.now(timezone.utc)
+    summary.older_scores = older_scores(wh, cfg)
     brief = {k: v for k, v in summary.as_dict().items() if k not in ("matches", "feeds")}
     brief["feeds"] = summary.counts()
     with wh.transaction() as con:
@@ -393,6 +427,17 @@ def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
     if cfg.warehouse.snapshot and (changed_anything(summary) or snapshot_stale(wh, cfg)):
         with wh.connect() as con:
             refresh_snapshot(con, wh.path)
+
+
+def older_scores(wh: Warehouse, cfg: Config) -> dict[str, int]:
+    """How many stored verdicts the current detector has not made yet, by older version."""
+    from warehouse.rescore import older_versions
+    detectors = load_detectors(cfg)
+    if not detectors:
+        return {}
+    version = getattr(detectors[0].detector, "version", "unknown")
+    with wh.transaction() as con:
+        return older_versions(con, version, [d.name for d in detectors])
 
 
 def snapshot_stale(wh: Warehouse, cfg: Config) -> bool:

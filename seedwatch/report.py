@@ -45,5 +45,13 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{summary['new_articles']} new articles; "
         f"{summary['new_matches']} new matches; alerts {summary['alerts_sent']} sent, "
         f"{summary['alerts_failed']} failed; {secs:.1f}s")
+    if summary.get("page_budget_used_up"):
+        console.print(f"  page budget ([fetch] page_budget_seconds) used up: {summary.get('pages_deferred', 0)} "
+                      "pages wait for the next run; pages still loading went to the page-retry queue")
     for err in summary.get("alert_errors", [])[:5]:
         console.print(f"  alert failed: {_short(err, 150)}")
+    older = summary.get("older_scores") or {}
+    if older:
+        console.print("note: stored verdicts from older detector versions ("
+                      + ", ".join(f"{v}: {n}" for v, n in sorted(older.items()))
+                      + "); `seedwatch rescore` scores them with the current one")

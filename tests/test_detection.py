@@ -91,7 +91,9 @@ def detector(topic):
 
 def test_topic_loads_with_seed_and_threshold(topic):
     assert topic.name == "inter-korean-diplomacy"
-    assert 0 < topic.threshold < 1
+    # No threshold in the file: the model's own, chosen by the detection-cost rule, applies.
+    assert topic.threshold is None
+    assert 0 < Detector(topic).threshold < 1
     assert topic.seeds and "Panmunjom" in topic.seeds[0][1]
     assert [t.name for t in load_topics(SEEDS)] == ["inter-korean-diplomacy"]
 
@@ -308,3 +310,104 @@ def test_upper_case_us_is_the_united_states_but_lower_case_us_is_not(topic):
     found = analyse(topic.lexicon, "US envoy meets Seoul officials", "They told us nothing.")
     concepts = [c for seg in found.segments for c in seg.concepts]
     assert concepts.count("UNITED_STATES") == 1
+
+
+# -- detector 2.0: scope pass, learned model, misuse, several eval files ------------------
+
+def test_out_of_scope_articles_score_zero_and_say_so(detector):
+    v = detector.score("Typhoon approaches southern coast", "Seoul braces for heavy rain on Friday.")
+    assert v.score == 0.0 and not v.decision and v.explanation["in_scope"] is False
+
+
+def test_verdict_records_the_threshold_applied_and_its_features(topic):
+    det = Detector(topic, threshold=0.9)
+    v = det.score("Two Koreas agree to hold talks at Panmunjom",
+                  "North and South Korea agreed to hold high-level talks next week.")
+    assert v.explanation["threshold"] == 0.9 and det.threshold == 0.9
+    assert v.explanation["features"] and v.explanation["features"][0]["effect"] != 0
+    assert v.decision == (v.score >= 0.9)
+
+
+def test_short_items_with_split_actors_are_caught(detector):
+    # A headline alone; a North Korean answer addressed to Seoul; Seoul's step with the
+    # North in the lead only. (Known misses are listed in docs/detection.md.)
+    items = [
+        ("Seoul proposes military talks with North Korea", ""),
+        ("Kim Yo Jong slams Seoul's offer of dialogue", "North Korea rejected South Korea's proposal."),
+        ("North Korea rejects Seoul proposal for talks", ""),
+        ("북한, 남측의 군사회담 제안 거부", "북한이 우리 정부의 제안에 응하지 않았다."),
+    ]
+    for title, text in items:
+        assert detector.score(title, text).decision, title
+
+
+def test_topic_on_another_subject_is_refused(tmp_path):
+    seed = tmp_path / "trade.txt"
+    seed.write_text("US and China resume trade talks\nWashington and Beijing negotiators met in "
+                    "Geneva to discuss tariffs on steel and soybeans.", encoding="utf-8")
+    (tmp_path / "lexicon").mkdir()
+    (tmp_path / "lexicon" / "korea.toml").write_text(
+        (SEEDS / "lexicon" / "korea.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "trade.toml").write_text(
+        'name = "us-china-trade"\nseeds = ["trade.txt"]\nlexicon = "lexicon/korea.toml"\n',
+        encoding="utf-8")
+    with pytest.raises(TopicError, match="both actors"):
+        load_topic(tmp_path / "trade.toml")
+    (tmp_path / "nolex.toml").write_text('name = "x"\nseeds = ["trade.txt"]\n', encoding="utf-8")
+    with pytest.raises(TopicError, match="lexicon"):
+        load_topic(tmp_path / "nolex.toml")
+
+
+def test_old_gate_role_names_still_load(tmp_path):
+    text = TOPIC_FILE.read_text(encoding="utf-8").replace('actor_a = "actor_a"', 'north = "actor_north"')
+    (tmp_path / "lexicon").mkdir()
+    (tmp_path / "lexicon" / "korea.toml").write_text(
+        (SEEDS / "lexicon" / "korea.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    for name, _ in load_topic(TOPIC_FILE).seeds:
+        (tmp_path / name).write_text((SEEDS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "t.toml").write_text(text, encoding="utf-8")
+    assert load_topic(tmp_path / "t.toml").gate["actor_a"] == "actor_a"
+
+
+def test_evaluate_several_files_with_intervals(tmp_path):
+    from detection.evaluate import evaluate_files
+    paths = []
+    for k in range(2):
+        path = tmp_path / f"eval{k}.jsonl"
+        path.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in _items()), encoding="utf-8")
+        paths.append(path)
+    one = evaluate_file(paths[0], topics_dir=SEEDS)
+    both = evaluate_files(paths, topics_dir=SEEDS)
+    assert both["n"] == 2 * one["n"] and both["tp"] == 2 * one["tp"]
+    assert set(both["files"]) == {str(p) for p in paths}
+    assert {"precision", "recall", "f1", "cdet", "by_lang", "baselines", "errors"} <= set(both)
+    lo, hi = both["ci95"]["f1"]
+    assert 0.0 <= lo <= both["f1"] <= hi <= 1.0
+    assert set(both["by_length"]) <= {"short", "full"} and both["by_length"]
+    assert all("ci95" in sub for sub in both["by_lang"].values())
+
+
+def test_bootstrap_interval_narrows_with_more_data():
+    from detection.metrics import bootstrap_intervals
+    small = bootstrap_intervals([(True, True)] * 8 + [(False, True)] * 2 + [(False, False)] * 90)
+    large = bootstrap_intervals([(True, True)] * 80 + [(False, True)] * 20 + [(False, False)] * 900)
+    width = lambda ci: ci["recall"][1] - ci["recall"][0]  # noqa: E731
+    assert width(large) < width(small)
+    assert small["recall"][0] < 0.8 < small["recall"][1]
+
+
+def test_feedback_moves_the_model_toward_the_analysts_labels(topic):
+    base = Detector(topic)
+    probe = ("Seoul and Pyongyang trade barbs over drone incursion",
+             "South Korea's unification ministry rejected North Korea's claims.")
+    feedback = [(probe[0], probe[1], False),
+                ("South Korea denies sending drones to Pyongyang",
+                 "North Korea said drones from the South flew over Pyongyang; Seoul rejected the claim.", False)]
+    adapted = Detector(topic, feedback=feedback)
+    assert adapted.version != base.version and adapted.feedback_labels == 2
+    assert adapted.score(*probe).score < base.score(*probe).score
+    # A clear case stays a match: two labels nudge the model, they do not overturn it.
+    assert adapted.score("Two Koreas agree to hold talks at Panmunjom", "").decision
+    # Labels on articles outside the topic's scope change nothing.
+    same = Detector(topic, feedback=[("Typhoon nears Busan", "Heavy rain expected.", False)])
+    assert same.version == base.version

@@ -33,13 +33,91 @@ class WarehouseLocked(WarehouseError):
     """Another process held the write lock for longer than the timeout."""
 
 
+class WarehouseDamaged(WarehouseError):
+    """The file is truncated or corrupt: it needs a backup, its snapshot, or a fresh start."""
+
+
+class DiskFull(WarehouseError):
+    """A write failed for want of space."""
+
+
 def _is_lock_error(exc: Exception) -> bool:
     return "lock" in str(exc).lower() and isinstance(exc, duckdb.IOException)
 
 
+# How DuckDB says a file is damaged (truncated, overwritten, bad checksums).
+_DAMAGE = ("could not read enough bytes", "corrupt database", "does not match stored checksum",
+           "not a valid duckdb database", "is not a duckdb database", "invalid database file",
+           "unexpected end of file", "magic bytes")
+_NO_SPACE = ("no space left on device", "disk is full", "disk full", "errno 28", "enospc")
+
+
+def is_damage(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.Error) and any(m in str(exc).lower() for m in _DAMAGE)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno == 28:
+        return True
+    return isinstance(exc, (duckdb.Error, OSError)) and any(m in str(exc).lower() for m in _NO_SPACE)
+
+
+def _first_line(exc: BaseException) -> str:
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)[:200]
+
+
+def damaged(path: str | Path, exc: BaseException | str) -> WarehouseDamaged:
+    from warehouse.snapshot import snapshot_path  # (snapshot imports this module)
+    path = Path(path)
+    detail = exc if isinstance(exc, str) else _first_line(exc)
+    snap = snapshot_path(path)
+    if path.name.endswith(".snapshot" + (path.suffix or ".duckdb")):
+        advice = "it is rewritten after the monitor's next run that stores something; delete it meanwhile"
+    elif snap.is_file():
+        advice = (f"restore it from a backup, or from its read snapshot (up to one run old): "
+                  f"cp {snap} {path}; or move it aside to start a new warehouse")
+    else:
+        advice = "restore it from a backup, or move it aside to start a new warehouse"
+    return WarehouseDamaged(f"warehouse {path} is damaged ({detail}): {advice}")
+
+
+def disk_full(path: str | Path, exc: BaseException | None = None) -> DiskFull:
+    detail = f" ({_first_line(exc)})" if exc is not None else ""
+    return DiskFull(f"disk full: cannot write the warehouse in {Path(path).parent}{detail}; free some "
+                    "space there and run again (nothing stored is lost)")
+
+
+def check_intact(path: str | Path, lock_timeout: float = 2.0) -> None:
+    """Before a run: raise WarehouseDamaged when the file cannot be read, or is shorter than
+    the blocks it says are in use (truncated). Skipped while another process writes it (it
+    opened fine there) and while a write-ahead log is pending (its blocks are not on disk)."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0 or Path(f"{path}.wal").exists():
+        return
+    try:
+        con = open_connection(path, read_only=True, lock_timeout=lock_timeout)
+    except WarehouseLocked:
+        return
+    try:
+        rows = con.execute("SELECT block_size, used_blocks FROM pragma_database_size() "
+                           "WHERE database_name = current_database()").fetchall()
+        size = path.stat().st_size
+        if rows and rows[0][1] and size < 3 * 4096 + rows[0][0] * rows[0][1]:
+            raise damaged(path, f"the file is {size:,} bytes but holds {rows[0][1]} blocks of "
+                                f"{rows[0][0]:,} bytes: truncated")
+        con.execute("SELECT count(*) FROM schema_migrations").fetchall()
+    except duckdb.Error as exc:
+        if is_damage(exc):
+            raise damaged(path, exc) from None
+    finally:
+        con.close()
+
+
 def open_connection(path: str | Path, read_only: bool = False,
-                    lock_timeout: float = 60.0) -> duckdb.DuckDBPyConnection:
-    """Connect, retrying with jittered backoff while another process holds the file."""
+                    lock_timeout: float = 60.0, settings: dict | None = None
+                    ) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying with jittered backoff while another process holds the file.
+    `settings` are DuckDB options fixed at connect time (e.g. enable_external_access)."""
     path = Path(path)
     if not read_only:
         try:
@@ -47,19 +125,26 @@ def open_connection(path: str | Path, read_only: bool = False,
         except OSError as exc:
             raise WarehouseError(f"warehouse folder {path.parent} cannot be created: {exc.strerror}") from None
     config = {} if read_only else {"storage_compatibility_version": STORAGE_COMPATIBILITY}
+    config.update(settings or {})
     deadline = time.monotonic() + lock_timeout
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=config)
-        except duckdb.IOException as exc:
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.Error as exc:
+            if is_damage(exc):
+                raise damaged(path, exc) from None
+            if is_disk_full(exc):
+                raise disk_full(path, exc) from None
             if not _is_lock_error(exc):
-                raise WarehouseError(f"cannot open warehouse {path}: {exc}") from None
+                raise WarehouseError(f"cannot open warehouse {path}: {_first_line(exc)}") from None
             if time.monotonic() >= deadline:
                 raise WarehouseLocked(f"warehouse {path} stayed locked by another process "
                                       f"for {lock_timeout:.0f}s") from None
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.5)
+            continue
+        return con
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -98,7 +183,10 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int | None = None) -> list[i
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
             con.execute("COMMIT")
         except Exception:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # already ended by the error, which is the one to report
             raise
         log.info("warehouse migrated to version %d (%s)", version, name)
         applied.append(version)
@@ -121,6 +209,12 @@ class Warehouse:
                 migrate(con)
                 self._migrated = True
             yield con
+        except (duckdb.Error, OSError) as exc:
+            if is_damage(exc):
+                raise damaged(self.path, exc) from None
+            if is_disk_full(exc):
+                raise disk_full(self.path, exc) from None
+            raise
         finally:
             con.close()
 
@@ -132,5 +226,8 @@ class Warehouse:
                 yield con
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # the error already ended the transaction: report the error, not this
                 raise

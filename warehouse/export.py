@@ -41,7 +41,7 @@ def export_parquet(path: str | Path, out_dir: str | Path) -> dict[str, int]:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WarehouseError(f"cannot create export folder {out_dir}: {exc.strerror}") from None
-    with reading(path) as (_, con):
+    with reading(path, sealed=False) as (_, con):  # the one reader that writes files
         tables = [t for (t,) in con.execute(TABLES_SQL).fetchall()]
         try:
             return {t: copy_table(con, t, out_dir) for t in tables}

@@ -36,6 +36,21 @@ def enqueue(con: Con, alerts: Sequence[dict[str, Any]]) -> int:
     return added
 
 
+def due_ids(con: Con, channels: Sequence[str], now: datetime, max_attempts: int,
+            limit: int = 500, alert_ids: Sequence[str] | None = None) -> list[str]:
+    """Ids of due alerts of these channels, oldest first, without claiming them."""
+    if not channels:
+        return []
+    only = "AND alert_id IN (SELECT v FROM only_ids)" if alert_ids is not None else ""
+    with _registered(con, "chans", pa.table({"v": list(channels)})), \
+            _registered(con, "only_ids", pa.table({"v": pa.array(list(alert_ids or []), pa.string())})):
+        return [r[0] for r in con.execute(f"""
+            SELECT alert_id FROM alerts WHERE channel IN (SELECT v FROM chans)
+            AND attempts < $max AND {_DUE} {only}
+            ORDER BY created_at, alert_id LIMIT {int(limit)}""",
+            {"now": now, "max": max_attempts}).fetchall()]
+
+
 def claim_due(con: Con, channels: Sequence[str], now: datetime, lease: timedelta,
               max_attempts: int, limit: int = 500, alert_ids: Sequence[str] | None = None
               ) -> list[dict[str, Any]]:

@@ -27,7 +27,8 @@ from uuid import UUID
 
 import duckdb
 
-from warehouse.db import WarehouseError, migrations, open_connection
+from seedwatch.safetext import clean
+from warehouse.db import WarehouseError, damaged, is_damage, migrations, open_connection
 from warehouse.snapshot import snapshot_path
 
 # How long a read of the main file (no snapshot yet) waits for the flow's short transactions.
@@ -74,23 +75,34 @@ def source_for(path: str | Path) -> Source:
     raise WarehouseError(f"no warehouse at {path} yet: run `seedwatch run` (or `seedwatch demo`) first")
 
 
-def _connect(source: Source) -> duckdb.DuckDBPyConnection:
-    return open_connection(source.path, read_only=True, lock_timeout=READ_LOCK_TIMEOUT)
+# A query touches no file but the one it reads: no COPY ... TO (which could overwrite the
+# warehouse itself), EXPORT DATABASE, ATTACH, read_text/read_csv of other files, extension
+# downloads. DuckDB refuses to turn this back on within the connection. Parquet goes through
+# `seedwatch export`, which opens its own connection with `sealed=False`.
+SEALED = {"enable_external_access": False, "autoinstall_known_extensions": False,
+          "autoload_known_extensions": False}
+
+
+def _connect(source: Source, sealed: bool = True) -> duckdb.DuckDBPyConnection:
+    return open_connection(source.path, read_only=True, lock_timeout=READ_LOCK_TIMEOUT,
+                           settings=SEALED if sealed else None)
 
 
 @contextlib.contextmanager
-def reading(path: str | Path) -> Iterator[tuple[Source, duckdb.DuckDBPyConnection]]:
-    """(what is read, a read-only connection to it), closed on exit.
+def reading(path: str | Path, sealed: bool = True
+            ) -> Iterator[tuple[Source, duckdb.DuckDBPyConnection]]:
+    """(what is read, a read-only connection to it), closed on exit. A sealed connection
+    (the default, for user SQL) cannot read or write any other file.
 
     A read of the main file may wait for the lock while the flow finishes a run and writes the
     first snapshot; the snapshot then wins, so that a reader never sees newer data from the main
     file than from the snapshots after it (each read is at least as new as the one before)."""
     source = source_for(path)
-    con = _connect(source)
+    con = _connect(source, sealed)
     if source.kind == "warehouse" and snapshot_path(path).is_file():
         con.close()
         source = source_for(path)
-        con = _connect(source)
+        con = _connect(source, sealed)
     try:
         yield source, con
     finally:
@@ -130,7 +142,10 @@ def _report_error(exc: duckdb.Error, con: duckdb.DuckDBPyConnection | None) -> N
 # --- printing results ------------------------------------------------------------------------
 
 def _plain(value: Any) -> Any:
-    """A JSON-friendly form of a DuckDB value."""
+    """A JSON-friendly form of a DuckDB value; strings lose escape sequences and control
+    characters other than newline and tab (so no NUL or ESC reaches a terminal or file)."""
+    if isinstance(value, str):
+        return clean(value, keep="\n\t")
     if isinstance(value, (datetime, date, dtime)):
         return value.isoformat()
     if isinstance(value, timedelta):
@@ -176,7 +191,7 @@ def _write_json(cur: duckdb.DuckDBPyConnection, out: TextIO) -> None:
     is_json = [str(d[1]) == "JSON" for d in cur.description]
     for rows in _batches(cur):
         for row in rows:
-            obj = {n: (json.loads(v) if j and isinstance(v, str) else _plain(v))
+            obj = {n: _plain(json.loads(v) if j and isinstance(v, str) else v)
                    for n, j, v in zip(names, is_json, row)}
             out.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
@@ -202,12 +217,15 @@ def print_result(con: duckdb.DuckDBPyConnection, sql: str, fmt: str) -> None:
 def execute(path: str | Path, sql: str, fmt: str) -> bool:
     """Run one query on the warehouse at `path` (its snapshot); print the result, or one error
     line. True on success."""
-    with reading(path) as (_, con):
+    with reading(path) as (source, con):
         try:
             print_result(con, sql, fmt)
         except duckdb.Error as exc:
             sys.stdout.flush()
-            _report_error(exc, con)
+            if is_damage(exc):  # what to do, not only DuckDB's checksum numbers
+                print(f"seedwatch: error: {damaged(source.path, exc)}", file=sys.stderr)
+            else:
+                _report_error(exc, con)
             return False
     return True
 

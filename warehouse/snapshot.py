@@ -21,17 +21,43 @@ def snapshot_path(path: str | Path) -> Path:
     return path.with_name(f"{path.stem}.snapshot{path.suffix or '.duckdb'}")
 
 
+def _temporary(path: str | Path) -> list[Path]:
+    """The files a snapshot copy writes before it is swapped in (the copy and its WAL)."""
+    tmp = snapshot_path(path).with_name(snapshot_path(path).name + ".tmp")
+    return [tmp, tmp.with_name(tmp.name + ".wal")]
+
+
+def remove_leftovers(path: str | Path) -> None:
+    """Delete a half-written copy left by a failed or killed refresh (it may be what fills
+    the disk)."""
+    for p in _temporary(path):
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
 def refresh_snapshot(con: duckdb.DuckDBPyConnection, path: str | Path) -> Path:
-    """Copy the open warehouse `con` (the file at `path`) into its snapshot; returns its path."""
+    """Copy the open warehouse `con` (the file at `path`) into its snapshot; returns its path.
+    On failure (a full disk) the half-written copy is deleted and the old snapshot stays."""
     target = snapshot_path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.unlink(missing_ok=True)
+    tmp = _temporary(path)[0]
+    remove_leftovers(path)
     source = con.execute("SELECT current_database()").fetchone()[0]
     quoted = str(tmp).replace("'", "''")
-    con.execute(f"ATTACH '{quoted}' AS seedwatch_snapshot (STORAGE_VERSION '{STORAGE_COMPATIBILITY}')")
     try:
-        con.execute(f'COPY FROM DATABASE "{source}" TO seedwatch_snapshot')
-    finally:
+        con.execute(f"ATTACH '{quoted}' AS seedwatch_snapshot (STORAGE_VERSION '{STORAGE_COMPATIBILITY}')")
+        try:
+            con.execute(f'COPY FROM DATABASE "{source}" TO seedwatch_snapshot')
+        except BaseException:
+            try:
+                con.execute("DETACH seedwatch_snapshot")
+            except duckdb.Error:
+                pass  # the copy's error is the one to report
+            raise
         con.execute("DETACH seedwatch_snapshot")
-    os.replace(tmp, target)
+        os.replace(tmp, target)
+    except BaseException:
+        remove_leftovers(path)
+        raise
     return target

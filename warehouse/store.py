@@ -19,10 +19,11 @@ Con = duckdb.DuckDBPyConnection
 ARTICLE_COLUMNS = (
     "article_id", "canonical_url", "url", "feed_id", "title", "text", "text_source", "extractor",
     "author", "site", "published", "language", "content_hash", "first_seen", "run_id",
+    "published_note",
 )
 ENTRY_COLUMNS = (
     "entry_id", "feed_id", "guid", "link", "canonical_url", "title", "summary", "content",
-    "language", "published", "first_seen", "run_id",
+    "language", "published", "first_seen", "run_id", "published_note",
 )
 FETCH_COLUMNS = (
     "run_id", "kind", "url", "feed_id", "status", "outcome", "error_class", "error", "bytes",

@@ -46,17 +46,19 @@ def groups_of_hashes(con: Con, hashes: Iterable[str]) -> dict[str, str]:
     return dict(rows)
 
 
-def band_candidates(con: Con, keys: Iterable[int], since: datetime
+def band_candidates(con: Con, keys: Iterable[int], since: datetime, cap: int = 8
                     ) -> tuple[dict[int, list[tuple[str, str]]], dict[str, list[int]]]:
-    """Stored articles (seen since `since`) sharing a band key: key -> [(id, group)], and
-    the signatures of those articles."""
+    """Stored articles (seen since `since`) sharing a band key, at most `cap` per key (the
+    earliest): key -> [(id, group)], and the signatures of those articles."""
     with _registered(con, "probe", _probe(keys, pa.int64())):
-        rows = con.execute("""
-            SELECT b.band_key, b.article_id, g.dup_group_id, s.signature
-            FROM probe JOIN neardup_bands b ON b.band_key = probe.v
-            JOIN article_groups g ON g.article_id = b.article_id
-            JOIN article_sketches s ON s.article_id = b.article_id
-            WHERE b.seen_at >= ?""", [since]).fetchall()
+        rows = con.execute(f"""
+            WITH hits AS (
+                SELECT b.band_key, b.article_id FROM probe JOIN neardup_bands b ON b.band_key = probe.v
+                WHERE b.seen_at >= ?
+                QUALIFY row_number() OVER (PARTITION BY b.band_key ORDER BY b.seen_at, b.article_id) <= {int(cap)})
+            SELECT h.band_key, h.article_id, g.dup_group_id, s.signature
+            FROM hits h JOIN article_groups g ON g.article_id = h.article_id
+            JOIN article_sketches s ON s.article_id = h.article_id""", [since]).fetchall()
     bands: dict[int, list[tuple[str, str]]] = {}
     sigs: dict[str, list[int]] = {}
     for key, aid, group, sig in rows:
@@ -86,12 +88,15 @@ def store_groups(con: Con, groups: Sequence[dict[str, Any]], sketches: Sequence[
 # --- stories ---------------------------------------------------------------------------------
 
 def unstoried_matches(con: Con, limit: int = 2000) -> list[dict[str, Any]]:
-    """Matched (article, topic) pairs of grouped articles not yet in a story, oldest first."""
+    """Matched (article, topic) pairs of grouped articles not yet in a story, oldest first.
+    Only the latest verdict counts: after a rescore, an old detector's match is not placed."""
     return _dicts(con.execute(f"""
         SELECT s.article_id, s.topic, max(s.score) AS score, any_value(a.title) AS title,
                any_value(a.text) AS text, any_value(a.language) AS language,
                any_value({_AT}) AS "at", any_value(g.dup_group_id) AS dup_group_id
-        FROM scores s JOIN articles a USING (article_id) JOIN article_groups g USING (article_id)
+        FROM (SELECT * FROM scores QUALIFY row_number() OVER (
+                  PARTITION BY article_id, topic ORDER BY scored_at DESC, detector_version DESC) = 1
+             ) s JOIN articles a USING (article_id) JOIN article_groups g USING (article_id)
         WHERE s.decision AND NOT EXISTS (SELECT 1 FROM story_members m
                                          WHERE m.article_id = s.article_id AND m.topic = s.topic)
         GROUP BY s.article_id, s.topic ORDER BY "at", s.article_id LIMIT {int(limit)}"""))
