@@ -4,10 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-export PREFECT_HOME ?= $(CURDIR)/.prefect
-export PREFECT_SERVER_ANALYTICS_ENABLED := false
-export DO_NOT_TRACK := 1
-export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+# The seedwatch command sets Prefect's environment itself (analytics off, PREFECT_HOME beside
+# the warehouse: see seedwatch/prefect_env.py); the tests get the same from tests/conftest.py.
+# Analytics stay off here too, for the benchmarks that run Prefect without the command.
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
+# Labelled data for `make eval` (never in the repository): found beside the main checkout, or
+# named with EVAL_DIR=/path/to/eval.
+EVAL_DIR ?=
 
 .PHONY: install demo test bench bench-ui eval clean
 
@@ -34,7 +38,9 @@ bench-ui: $(STAMP)
 	$(BIN)/python -m bench.ui
 
 eval: $(STAMP)
-	$(BIN)/seedwatch eval ../shared/eval/dev.jsonl.gz
+	$(eval EVAL_FILES := $(shell $(BIN)/python -m seedwatch.evaldata $(EVAL_DIR) 2>/dev/null))
+	$(if $(EVAL_FILES),,$(error make eval: no labelled data (dev.jsonl.gz) found beside this checkout, its main checkout or its origin; give its folder: make eval EVAL_DIR=/path/to/eval))
+	$(BIN)/seedwatch eval $(EVAL_FILES)
 
 clean:
-	rm -rf $(VENV) .prefect demo-warehouse.duckdb*
+	rm -rf $(VENV) .prefect demo-run demo-warehouse.duckdb*

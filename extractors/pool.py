@@ -38,8 +38,17 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
         shutdown()
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["extractors.article"])
-        _pool, _pool_size = ProcessPoolExecutor(max_workers=workers, mp_context=ctx), workers
+        _pool, _pool_size = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                                initializer=_ignore_interrupts), workers
     return _pool
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the run: a terminal sends SIGINT to the whole process group, and
+    a worker that died of it would print a traceback and break the pool mid-batch. The run
+    stops them (`shutdown`) when it ends."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def shutdown() -> None:

@@ -16,6 +16,7 @@ from flows.runners import extractor_for
 from seedwatch import pipeline
 from seedwatch.config import Config, load_config
 from seedwatch.pipeline import RunSummary
+from warehouse.runlock import RunLocked, run_lock
 
 # Coarse tasks: Prefect costs milliseconds per task, so one task handles many feeds or pages.
 _task = dict(cache_policy=NO_CACHE, persist_result=False)
@@ -81,11 +82,28 @@ def timed(summary: RunSummary, stage: str) -> Iterator[None]:
 
 
 def run_cycle(cfg: Config) -> RunSummary:
-    """One cycle: feeds, then pending entries in batches, then alerts. Called inside the flow."""
+    """One cycle: feeds, then pending entries in batches, then alerts. Called inside the flow.
+    Holds the warehouse's run lock throughout (RunLocked when another process runs)."""
+    with run_lock(cfg.resolve(cfg.warehouse.path)):
+        wh = pipeline.warehouse_for(cfg)
+        summary = RunSummary(pipeline.new_run_id(), datetime.now(timezone.utc))
+        try:
+            return _cycle(cfg, wh, summary)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                raise
+            # Ctrl-C, SIGTERM: the run ends here, and says so. The exception goes on without the
+            # frames below this one (Prefect keeps it in the run's final state until exit, and
+            # those frames hold warehouse connections).
+            pipeline.mark_interrupted(wh, summary, type(exc).__name__)
+            exc.__context__ = None
+            raise exc.with_traceback(None)
+
+
+def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
     log = get_run_logger()
-    wh = pipeline.warehouse_for(cfg)
-    summary = RunSummary(pipeline.new_run_id(), datetime.now(timezone.utc))
     pipeline.load_detectors(cfg)  # fail early on a broken topic file
+    pipeline.channels_of(cfg)  # and on an alert URL whose ${SECRET} is not set
     # Extraction workers (or the Dask client) start here, while the feeds are polled.
     with extractor_for(cfg) as extractor:
         with timed(summary, "inbox"):
@@ -98,6 +116,8 @@ def run_cycle(cfg: Config) -> RunSummary:
         summary.new_entries = sum(f.new_entries for f in summary.feeds)
         log.info("feeds: %d polled %s, %d new entries", len(summary.feeds), summary.counts(),
                  summary.new_entries)
+        if summary.feed_warning():
+            log.warning(summary.feed_warning())
         # One time budget for all page fetching of the run (`[fetch] page_budget_seconds`).
         deadline = pipeline.page_deadline(cfg)
         with timed(summary, "pages"):
@@ -168,6 +188,9 @@ def monitor(config_path: str = "seedwatch.toml") -> dict:
     """Fetch the configured feeds, store new articles with their scores, and alert on matches."""
     try:
         summary = run_cycle(load_config(config_path))
+    except RunLocked as exc:  # a scheduled run while another process runs: skip this one
+        get_run_logger().warning("%s; this run is skipped", exc)
+        return {"skipped": str(exc)}
     finally:
         # Worker processes are not left idle between runs: a served flow run is itself a child
         # process, and multiprocessing would wait for the pool's workers before it could exit.

@@ -1,78 +1,25 @@
 """`seedwatch serve`: the monitor flow as a Prefect deployment on the configured schedule.
 
 Scheduling needs a Prefect API. With PREFECT_API_URL set, that server is used; otherwise a
-local `prefect server` is started on 127.0.0.1 for the lifetime of this command. Runs never
-overlap: the deployment's concurrency limit is 1 and a run due while one is going is cancelled
-(CANCEL_NEW), and the runner itself executes one run at a time.
+local `prefect server` is started on 127.0.0.1 for the lifetime of this command (see
+`seedwatch.prefect_env.local_api`). The first run starts at once, then one per interval (or
+cron time). Runs never overlap: the deployment's concurrency limit is 1 and a run due while
+one is going is cancelled (CANCEL_NEW), the runner itself executes one run at a time, and each
+run holds the warehouse's run lock (a `seedwatch run` by hand meanwhile is refused, and a
+scheduled run that meets one is skipped).
+
+Ctrl-C (or SIGTERM) stops the runner; a run in progress is marked `interrupted` in
+`run_history` by the run itself.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
+import asyncio
 from datetime import timedelta
-from typing import Iterator
-
-import httpx
 
 from seedwatch.config import Config
+from seedwatch.prefect_env import local_api
 
 DEPLOYMENT_NAME = "seedwatch-monitor"
-
-
-def _free_port(preferred: int = 4200) -> int:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", preferred))
-            return preferred
-        except OSError:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
-
-def wait_healthy(api_url: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
-                return
-        time.sleep(0.5)
-    raise RuntimeError(f"Prefect server at {api_url} did not become healthy in {timeout:.0f}s")
-
-
-@contextlib.contextmanager
-def prefect_api() -> Iterator[str]:
-    """Yield the API URL to use, starting a local server when none is configured."""
-    if os.environ.get("PREFECT_API_URL"):
-        yield os.environ["PREFECT_API_URL"]
-        return
-    port = _free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_healthy(api)
-        print(f"Started a local Prefect server; its UI is at http://127.0.0.1:{port}", flush=True)
-        os.environ["PREFECT_API_URL"] = api
-        yield api
-    finally:
-        _stop_group(proc)
-
-
-def _stop_group(proc: subprocess.Popen) -> None:
-    """Stop the server and the uvicorn processes it started (its own process group)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=15)
-    time.sleep(1)
-    with contextlib.suppress(ProcessLookupError):  # whatever of the group is still there
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def schedule_kwargs(cfg: Config) -> dict:
@@ -84,17 +31,21 @@ def schedule_kwargs(cfg: Config) -> dict:
 def serve(config_path: str, cfg: Config) -> None:
     """Serve the deployment until Ctrl-C. Prefect reads its settings when first imported, so
     nothing from Prefect is imported before PREFECT_API_URL is set."""
-    with prefect_api() as api:
+    with local_api(ui=True, services=True, preferred_port=4200, announce=True) as api:
         from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+        from prefect.deployments import run_deployment
+        from prefect.runner import Runner
 
         from flows.monitor import monitor
+        runner = Runner(name=DEPLOYMENT_NAME, pause_on_shutdown=True, limit=1)
+        deployment_id = runner.add_flow(
+            monitor, name=DEPLOYMENT_NAME, parameters={"config_path": config_path},
+            concurrency_limit=ConcurrencyLimitConfig(
+                limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
+            **schedule_kwargs(cfg))
+        # The first run now, not one interval after start.
+        run_deployment(deployment_id, timeout=0, as_subflow=False)
         when = cfg.schedule.cron or f"every {cfg.schedule.interval_minutes:g} min"
-        print(f"Serving deployment {DEPLOYMENT_NAME} ({when}) against {api}; Ctrl-C stops.", flush=True)
-        monitor.serve(
-            name=DEPLOYMENT_NAME,
-            parameters={"config_path": config_path},
-            global_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
-            limit=1,
-            pause_on_shutdown=True,
-            **schedule_kwargs(cfg),
-        )
+        print(f"Serving deployment {DEPLOYMENT_NAME} against {api}: a run now, then {when}. "
+              "Ctrl-C stops.", flush=True)
+        asyncio.run(runner.start())

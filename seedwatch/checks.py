@@ -26,9 +26,9 @@ def check_config(cfg: Config) -> None:
     if wh.is_file() and wh.stat().st_size > 0 and not _is_duckdb_file(wh):
         raise ConfigError(f"warehouse.path: {wh} exists but is not a DuckDB database file")
     check_intact(wh)  # a truncated or damaged file: one line saying what to do
-    for i, alert in enumerate(cfg.alerts):
+    for i, (alert, url) in enumerate(zip(cfg.alerts, cfg.alert_urls())):
         try:
-            check_channel(Channel(alert.url, alert.mode, alert.name))
+            check_channel(Channel(url, alert.mode, alert.name))
         except ChannelError as exc:
             raise ConfigError(f"alerts[{i}].url: {exc}") from None
     for i, topic in enumerate(cfg.topics):
@@ -47,6 +47,10 @@ def _is_duckdb_file(path: Path) -> bool:
 def user_facing(exc: BaseException) -> str | None:
     """A one-line message for errors a user can act on; None for real bugs (show traceback)."""
     if isinstance(exc, (WarehouseError, ChannelError)):
+        return str(exc)
+    from seedwatch.demo import DemoError
+    from seedwatch.runcmd import Interrupted
+    if isinstance(exc, (DemoError, Interrupted)):
         return str(exc)
     if is_disk_full(exc):
         return (f"disk full ({str(exc).splitlines()[0][:200]}): free some space where the warehouse "

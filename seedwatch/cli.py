@@ -27,14 +27,8 @@ def _config(args: argparse.Namespace):
 # --- monitor -------------------------------------------------------------------------------
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from seedwatch.checks import check_config
-    cfg = _config(args)
-    check_config(cfg)
-    from flows.monitor import monitor
-    from seedwatch.report import print_summary
-    summary = monitor(config_path=str(Path(args.config).resolve()))
-    print_summary(summary)
-    return 0
+    from seedwatch.runcmd import run_command
+    return run_command(args.config, wait=args.wait)
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
@@ -59,17 +53,13 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from seedwatch.checks import check_config
-    cfg = _config(args)
-    check_config(cfg)
-    from flows.serve import serve
-    ui = _start_ui_beside(cfg)
+    from seedwatch.runcmd import serve_command
+    ui = _start_ui_beside(_config(args))
     try:
-        serve(str(Path(args.config).resolve()), cfg)
+        return serve_command(args.config)
     finally:
         if ui is not None:
             ui.stop()
-    return 0
 
 
 def _start_ui_beside(cfg):
@@ -85,29 +75,8 @@ def _start_ui_beside(cfg):
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from seedwatch.demo import run_demo
-    from seedwatch.report import console, print_summary, table
-    out = Path(args.out)
-    summary = run_demo(out, port=args.port)
-    print_summary(summary)
-    from warehouse.db import open_connection
-    from warehouse.stories import list_stories
-    from warehouse.store import table_counts
-    con = open_connection(out / "warehouse.duckdb", read_only=True)
-    try:
-        rows, counts = list_stories(con, limit=50), table_counts(con)
-    finally:
-        con.close()
-    table("Stories in the demo news (warehouse: stories, story_articles)",
-          ["first seen", "articles", "score", "outlets", "headline"],
-          [(f"{r['first_seen']:%m-%d %H:%M}", str(r["article_count"]), f"{r['max_score'] or 0:.2f}",
-            ", ".join(r["outlets"] or []), r["headline"]) for r in rows])
-    console.print(f"warehouse {out / 'warehouse.duckdb'}: " +
-                  ", ".join(f"{k} {v}" for k, v in counts.items()) +
-                  f"; alerts delivered to {out / 'alerts.jsonl'}")
-    from seedwatch.uicmds import ui_hint
-    console.print(f"Read the stories in your browser: {ui_hint(out / 'seedwatch.toml')}")
-    return 0
+    from seedwatch.runcmd import demo_command
+    return demo_command(Path(args.out), args.port, serve_only=args.serve_only)
 
 
 # --- extraction and detection --------------------------------------------------------------
@@ -148,11 +117,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_topic_show(args: argparse.Namespace) -> int:
     from detection import describe_profile, load_topics, profile_as_dict
-    topics = load_topics(args.seeds)
+    if args.config:  # the topics that config's runs use, with its thresholds
+        from seedwatch.topiccmd import configured_topics
+        topics, where = configured_topics(load_config(args.config)), args.config
+    else:
+        topics, where = load_topics(args.seeds), args.seeds
     if args.topic:
         topics = [t for t in topics if t.name == args.topic]
         if not topics:
-            raise UserError(f"no topic named {args.topic!r} in {args.seeds}")
+            raise UserError(f"no topic named {args.topic!r} in {where}")
     from seedwatch import uicmds
     labels = _feedback_config(args)
     if args.json:
@@ -249,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=func)
         return sp
 
-    add("run", cmd_run, "run one monitoring cycle (a Prefect flow run)")
+    sp = add("run", cmd_run, "run one monitoring cycle (a Prefect flow run)")
+    sp.add_argument("--wait", action="store_true",
+                    help="if another run holds the warehouse, wait for it (default: exit at once)")
     sp = add("rescore", cmd_rescore, "score stored articles again with the current detector and threshold")
     sp.add_argument("--topic", help="only this topic (default: every configured topic)")
     sp.add_argument("--since", help="only articles published (or first seen) on or after this date")
@@ -257,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("demo", cmd_demo, "run the whole pipeline offline on the bundled demo news", config=False)
     sp.add_argument("--out", default="demo-run", help="folder for the demo warehouse (default: %(default)s)")
     sp.add_argument("--port", type=int, default=8941, help="port of the demo news server (default: %(default)s)")
+    sp.add_argument("--serve-only", action="store_true",
+                    help="only serve the demo news on 127.0.0.1 until Ctrl-C, for runs by hand")
 
     sp = add("extract", cmd_extract, "show what the extractor makes of one HTML page", config=False)
     sp.add_argument("file", help="an HTML file (.html or .html.gz)")
@@ -278,9 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("topic", cmd_topic_show, "show the readable profile derived from a topic's seeds", config=False)
     sp.add_argument("action", choices=["show"])
     sp.add_argument("--topic", help="only this topic")
-    sp.add_argument("--config", help="list the analyst's labels from this config's warehouse "
-                    f"(default: {DEFAULT_CONFIG} when it exists)")
-    sp.add_argument("--seeds", default="seeds", help="folder of topic files (default: %(default)s)")
+    where = sp.add_mutually_exclusive_group()
+    where.add_argument("--seeds", default="seeds", help="folder of topic files (default: %(default)s)")
+    where.add_argument("--config", help="show the topics of this config file ([[topics]], with "
+                       "their thresholds), as its runs use them, and the analyst's labels in its "
+                       f"warehouse (default for the labels: {DEFAULT_CONFIG} when it exists)")
     sp.add_argument("--json", action="store_true", help="print JSON")
 
     sp = add("sql", cmd_sql, "query the warehouse (its read snapshot) with SQL; no query: a prompt")
@@ -317,19 +296,28 @@ def build_parser() -> argparse.ArgumentParser:
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG" if verbose else "INFO")
-    for noisy in ("httpx", "httpcore"):
+    for noisy in ("httpx", "httpcore", "apprise"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if not verbose:
+        from seedwatch.session import quiet_interrupts
+        quiet_interrupts()
 
 
 def main(argv: list[str] | None = None) -> int:
+    from seedwatch import session
     args = build_parser().parse_args(argv)
+    session.prepare(args)  # Prefect's environment, before anything imports Prefect
     _setup_logging(args.verbose)
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("seedwatch: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if not session.stdout_is_closed():
+            raise
+        session.silence_stdout()  # `| head` has read enough
+        return 141
     except (ConfigError, UserError) as exc:
         print(f"seedwatch: error: {exc}", file=sys.stderr)
         return 2
@@ -338,9 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         message = user_facing(exc)
         if message is None or args.verbose:
             raise
-        print(f"seedwatch: error: {message}", file=sys.stderr)
-        return 2
-
+        status = getattr(exc, "exit_status", 2)  # 75: another run holds the warehouse
+        print(f"seedwatch: {message}" if status == 130 else f"seedwatch: error: {message}",
+              file=sys.stderr)
+        return status
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,9 @@
 """One configuration module: defaults merged with the user's TOML file, checked once.
 
 Every section is a frozen dataclass; unknown keys and wrong types are rejected with a
-message that names the key. Secrets never live in the file: `${NAME}` inside a string is
-replaced by the environment variable NAME when the config is loaded.
+message that names the key. Secrets never live in the file: `${NAME}` inside an alert URL is
+replaced by the environment variable NAME when alerts are sent or checked
+(`Config.alert_urls`), so commands that only read the warehouse need no secret.
 """
 from __future__ import annotations
 
@@ -135,6 +136,18 @@ class Config:
     def replace(self, **changes: Any) -> "Config":
         return dataclasses.replace(self, **changes)
 
+    def alert_urls(self) -> list[str]:
+        """The alert URLs with `${NAME}` replaced from the environment (ConfigError naming
+        the key when a variable is not set). Called only by what sends alerts."""
+        urls = []
+        for i, a in enumerate(self.alerts):
+            url = expand_env(a.url, f"alerts[{i}].url")
+            if "://" not in url:
+                raise ConfigError(f"alerts[{i}].url: not an apprise URL (scheme://...) once "
+                                  "its environment variables are filled in")
+            urls.append(url)
+        return urls
+
 
 _SECTIONS = {
     "warehouse": WarehouseConfig,
@@ -225,7 +238,7 @@ def _validate(cfg: Config) -> None:
     for i, alert in enumerate(cfg.alerts):
         if alert.mode not in _ALERT_MODES:
             raise ConfigError(f"alerts[{i}].mode: must be one of {', '.join(_ALERT_MODES)}, got {alert.mode!r}")
-        if "://" not in alert.url:
+        if "://" not in alert.url and not _ENV_REF.search(alert.url):  # else checked when expanded
             raise ConfigError(f"alerts[{i}].url: not an apprise URL (scheme://...): {alert.url!r}")
     if not 0 < cfg.ui.port < 65536:
         raise ConfigError(f"ui.port: must be within 1..65535, got {cfg.ui.port}")
@@ -256,11 +269,8 @@ def parse_config(data: dict[str, Any], base_dir: str = ".") -> Config:
         if not isinstance(items, list):
             raise ConfigError(f"{name}: expected an array of tables ([[{name}]])")
         kwargs[name] = tuple(_build(cls, item, f"{name}[{i}]") for i, item in enumerate(items))
-    if "alerts" in kwargs:
-        kwargs["alerts"] = tuple(
-            dataclasses.replace(a, url=expand_env(a.url, f"alerts[{i}].url"))
-            for i, a in enumerate(kwargs["alerts"])
-        )
+    # Alert URLs keep their ${SECRET} references until a channel is used (Config.alert_urls):
+    # reading the warehouse (sql, feeds list, export) needs no secret.
     if "ui" in kwargs and kwargs["ui"].token:
         kwargs["ui"] = dataclasses.replace(kwargs["ui"], token=expand_env(kwargs["ui"].token, "ui.token"))
         redact.remember(kwargs["ui"].token)

@@ -13,7 +13,7 @@ from seedwatch.config import Config
 from warehouse import store
 from warehouse.db import Warehouse
 
-_COLUMNS = ["feed", "state", "last outcome", "failures", "score", "next fetch", "last error"]
+_COLUMNS = ["id", "feed", "url", "state", "last outcome", "failures", "score", "next fetch", "last error"]
 
 
 class FeedCommandError(Exception):
@@ -26,14 +26,23 @@ def _warehouse(cfg: Config) -> Warehouse:
 
 def feed_rows(cfg: Config) -> list[dict[str, Any]]:
     """Every configured feed with its stored state (never fetched: no state yet), then any feed
-    stored but no longer configured."""
-    with _warehouse(cfg).transaction() as con:
-        store.upsert_feeds(con, [{"url": f.url, "name": f.name, "language": f.language}
-                                 for f in cfg.feeds])
+    stored but no longer configured. Only reads: a missing warehouse is not created
+    (FeedCommandError), and nothing is written."""
+    from warehouse.db import open_connection
+
+    path = cfg.resolve(cfg.warehouse.path)
+    if not path.is_file():
+        raise FeedCommandError(f"no warehouse at {path} yet (the first `seedwatch run` creates it)")
+    con = open_connection(path, read_only=True, lock_timeout=cfg.warehouse.lock_timeout_seconds)
+    try:
         states = store.feed_states(con)
-    configured = [f.url for f in cfg.feeds]
-    order = configured + sorted(set(states) - set(configured))
-    return [{**states[u], "configured": u in configured} for u in order if u in states]
+    finally:
+        con.close()
+    configured = {f.url: f for f in cfg.feeds}
+    for url, f in configured.items():  # configured since the last run: no state yet
+        states.setdefault(url, {"feed_id": store.key(url), "url": url, "name": f.name or None})
+    order = list(configured) + sorted(set(states) - set(configured))
+    return [{**states[u], "configured": u in configured} for u in order]
 
 
 def _state_word(row: dict[str, Any], now: datetime) -> str:
@@ -48,7 +57,8 @@ def _state_word(row: dict[str, Any], now: datetime) -> str:
 def _describe(row: dict[str, Any], now: datetime) -> list[Any]:
     after = row.get("next_fetch_after")
     error = row.get("disabled_reason") if row.get("disabled") else row.get("last_error")
-    return [row.get("name") or row["url"], _state_word(row, now), row.get("last_outcome") or "never fetched",
+    return [row.get("feed_id") or "", row.get("name") or "", row["url"], _state_word(row, now),
+            row.get("last_outcome") or "never fetched",
             row.get("consecutive_failures") or 0, f"{row.get('failure_score') or 0:.1f}",
             f"{after:%Y-%m-%d %H:%M}" if after is not None and after > now else "",
             (error or "")[:120]]
@@ -61,7 +71,7 @@ def list_feeds(cfg: Config) -> int:
     rows = feed_rows(cfg)
     table("Feeds", _COLUMNS, [_describe(r, now) for r in rows])
     disabled = sum(1 for r in rows if r.get("disabled"))
-    print(f"{len(rows)} feeds, {disabled} disabled" + (" (re-enable with: seedwatch feeds enable URL)"
+    print(f"{len(rows)} feeds, {disabled} disabled" + (" (re-enable with: seedwatch feeds enable ID-or-URL)"
                                                        if disabled else ""))
     return 0
 
@@ -81,7 +91,11 @@ def set_enabled(cfg: Config, feed: str, enabled: bool) -> int:
 def feeds_command(cfg: Config, action: str, feed: str | None) -> int:
     """Entry point of `seedwatch feeds`; returns the exit status (2: a usage mistake)."""
     if action == "list":
-        return list_feeds(cfg)
+        try:
+            return list_feeds(cfg)
+        except FeedCommandError as exc:
+            print(f"seedwatch: {exc}", file=sys.stderr)
+            return 1
     if not feed:
         print(f"seedwatch: error: feeds {action}: give the feed's URL or id", file=sys.stderr)
         return 2

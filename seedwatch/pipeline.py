@@ -74,6 +74,24 @@ class RunSummary:
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def feed_warning(self) -> str | None:
+        return feed_warning(self.counts())
+
+
+def feed_warning(counts: dict[str, int]) -> str | None:
+    """A one-line warning when no feed gave anything in a run: every fetched feed failed, or
+    none was fetched at all (all backing off or disabled). None when some feed answered."""
+    total = sum(counts.values())
+    if not total or counts.get("ok", 0) or counts.get("not_modified", 0):
+        return None
+    failed, skipped = counts.get("failed", 0), counts.get("skipped", 0)
+    if failed:
+        return (f"every feed failed in this run ({failed} failed"
+                + (f", {skipped} not due" if skipped else "")
+                + "): is the network or the news site reachable? Reasons: seedwatch feeds list")
+    return (f"no feed was fetched: all {skipped} are backing off after failures or disabled "
+            "(see seedwatch feeds list; seedwatch feeds enable URL fetches one again)")
+
 
 def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -165,6 +183,7 @@ def register_feeds(wh: Warehouse, cfg: Config, run_id: str) -> list[dict[str, An
     with wh.transaction() as con:
         store.upsert_feeds(con, [dataclasses.asdict(f) for f in cfg.feeds])
         store.start_run(con, run_id)
+        store.close_abandoned_runs(con, run_id)  # the caller holds the run lock: they are dead
         states = store.feed_states(con, [f.url for f in cfg.feeds])
     return [states[f.url] for f in cfg.feeds]
 
@@ -400,7 +419,7 @@ def name_outlets(matches: list[dict[str, Any]], outlets: dict[str, str]) -> None
 
 
 def channels_of(cfg: Config) -> list[Channel]:
-    return [Channel(a.url, a.mode, a.name) for a in cfg.alerts]
+    return [Channel(url, a.mode, a.name) for a, url in zip(cfg.alerts, cfg.alert_urls())]
 
 
 def update_stories(wh: Warehouse, cfg: Config) -> Any:
@@ -419,6 +438,16 @@ def queue_alerts(wh: Warehouse, cfg: Config) -> int:
 
 def deliver(wh: Warehouse, cfg: Config) -> DeliveryReport:
     return deliver_due(wh, channels_of(cfg))
+
+
+def mark_interrupted(wh: Warehouse, summary: RunSummary, why: str) -> None:
+    """Close the run's row as `interrupted` (Ctrl-C, SIGTERM): what it stored so far stays, and
+    the next run continues from the warehouse."""
+    summary.finished_at = datetime.now(timezone.utc)
+    brief = {k: v for k, v in summary.as_dict().items() if k not in ("matches", "feeds")}
+    brief.update(feeds=summary.counts(), interrupted=True, interrupted_by=why)
+    with wh.transaction() as con:
+        store.finish_run(con, summary.run_id, brief)
 
 
 def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:

@@ -13,8 +13,12 @@ from seedwatch.sitesrv import SiteServer
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
 
+# What the seedwatch command sets for itself (seedwatch/prefect_env.py), for the flows the tests
+# run in this process; one Prefect home for the whole suite, inside the checkout.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_HOME", str(REPO / ".prefect"))
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 @pytest.fixture

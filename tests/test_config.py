@@ -33,10 +33,21 @@ def test_bad_config_names_the_key(data, message):
 def test_secrets_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("HOOK_TOKEN", "s3cret")
     cfg = parse_config({"alerts": [{"url": "json://hooks.example/${HOOK_TOKEN}"}]})
-    assert cfg.alerts[0].url == "json://hooks.example/s3cret"
+    assert cfg.alert_urls() == ["json://hooks.example/s3cret"]
     monkeypatch.delenv("HOOK_TOKEN")
-    with pytest.raises(ConfigError, match="HOOK_TOKEN is not set"):
-        parse_config({"alerts": [{"url": "json://hooks.example/${HOOK_TOKEN}"}]})
+    # Loading needs no secret (reading the warehouse does not); using the channel does.
+    cfg = parse_config({"alerts": [{"url": "json://hooks.example/${HOOK_TOKEN}"}]})
+    with pytest.raises(ConfigError, match=r"alerts\[0\]\.url: environment variable HOOK_TOKEN is not set"):
+        cfg.alert_urls()
+
+
+def test_an_alert_url_that_is_only_a_variable_is_checked_once_filled_in(monkeypatch):
+    cfg = parse_config({"alerts": [{"url": "${HOOK_URL}"}]})
+    monkeypatch.setenv("HOOK_URL", "not-a-url")
+    with pytest.raises(ConfigError, match="not an apprise URL"):
+        cfg.alert_urls()
+    monkeypatch.setenv("HOOK_URL", "json://127.0.0.1:9/hook")
+    assert cfg.alert_urls() == ["json://127.0.0.1:9/hook"]
 
 
 def test_shipped_config_is_valid():

@@ -225,6 +225,22 @@ def finish_run(con: Con, run_id: str, summary: dict[str, Any]) -> None:
                 [json.dumps(summary, ensure_ascii=False, default=str), run_id])
 
 
+def close_abandoned_runs(con: Con, current_run_id: str) -> list[str]:
+    """Mark `interrupted` every run without an end other than `current_run_id`: the caller holds
+    the warehouse's run lock, so none of them is still going (its process died). Such a run
+    ends at its last recorded fetch (or its start)."""
+    open_runs = [r[0] for r in con.execute(
+        "SELECT run_id FROM runs WHERE finished_at IS NULL AND run_id <> ?", [current_run_id]).fetchall()]
+    if not open_runs:  # the usual case: no scan of the fetch log
+        return []
+    con.execute(
+        """UPDATE runs SET finished_at = coalesce(
+               (SELECT max(f.fetched_at) FROM fetch_log f WHERE f.run_id = runs.run_id), runs.started_at),
+           summary = json_object('interrupted', true, 'closed_by', ?::TEXT)
+           WHERE list_contains(?, run_id)""", [current_run_id, open_runs])
+    return open_runs
+
+
 def table_counts(con: Con, tables: Sequence[str] = ("feeds", "entries", "articles", "scores",
                                                       "alerts")) -> dict[str, int]:
     return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
