@@ -45,9 +45,15 @@ def cmd_rescore(args: argparse.Namespace) -> int:
         except ValueError:
             raise UserError(f"--since: not a date (YYYY-MM-DD or ISO time): {args.since!r}") from None
         since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
-    from flows.rescore import rescore_flow
-    result = rescore_flow(config_path=str(Path(args.config).resolve()), topic=args.topic,
-                          since=since.isoformat() if since else None)
+    from seedwatch.prefect_env import local_api
+    from seedwatch.runcmd import _waiting
+    from warehouse.runlock import run_lock
+    warehouse = cfg.resolve(cfg.warehouse.path)
+    # A rescore writes like a run: it takes the warehouse's run lock (waiting for a run).
+    with run_lock(warehouse, wait=True, on_wait=_waiting(warehouse)), local_api():
+        from flows.rescore import rescore_flow
+        result = rescore_flow(config_path=str(Path(args.config).resolve()), topic=args.topic,
+                              since=since.isoformat() if since else None)
     print("\n".join(result["lines"]))
     return 0
 

@@ -123,3 +123,26 @@ def test_analyst_labels_reach_the_detector_and_rescore(site, config_for):
     # The shipped model's verdicts are kept beside the adapted one's.
     assert {v for (v,) in query(cfg, "SELECT DISTINCT detector_version FROM scores")} == {
         "concept-lr-2.0", td.detector.version}
+
+
+def test_rescore_command_runs_the_flow(site, config_for, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    cfg = config_for([f"{site.base}/feeds/wire.xml"])
+    run_once(cfg)
+    _pretend_old_detector(cfg)
+    config = tmp_path / "seedwatch.toml"
+    config.write_text(f'[warehouse]\npath = "{cfg.warehouse.path}"\n\n[[feeds]]\n'
+                      f'url = "{site.base}/feeds/wire.xml"\n', encoding="utf-8")
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    res = subprocess.run([sys.executable, "-m", "seedwatch.cli", "rescore", "--config", str(config),
+                          "--since", "2000-01-01"], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parent.parent, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "rescored" in res.stdout and "concept-gate-1.2" in res.stdout
+    bad = subprocess.run([sys.executable, "-m", "seedwatch.cli", "rescore", "--config", str(config),
+                          "--since", "yesterday"], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parent.parent, env=env)
+    assert bad.returncode != 0 and "--since" in bad.stderr and "Traceback" not in bad.stderr
