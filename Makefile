@@ -13,14 +13,13 @@ export DO_NOT_TRACK ?= 1
 # named with EVAL_DIR=/path/to/eval.
 EVAL_DIR ?=
 
-.PHONY: install demo test bench bench-ui eval clean
 
 # Every transitive version is pinned in requirements.lock (a pip constraints file), so a fresh
 # machine installs exactly what CI tested. After changing dependencies in pyproject.toml, run
 # `make lock`: it resolves pyproject.toml afresh in a throw-away venv and rewrites the lock.
 LOCK   := requirements.lock
 
-.PHONY: install demo test bench eval clean lock
+.PHONY: install demo test bench bench-ui eval clean lock
 
 $(STAMP): pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
