@@ -5,8 +5,8 @@ over interpretable features (detection/features.py). Three of those features are
 of the first detector, concept-gate-1.x, described here:
 
 For every sentence (the title and lead count more) the detector asks the CAMEO-style
-question "do both actors appear together with an engagement event?". The article score
-is a weighted geometric mean of three parts, each in [0, 1]:
+question "do both actors appear together with an engagement event?". concept-gate-1.x
+combined three parts, each in [0, 1], as a geometric mean; now they are model features:
 
   amount     1 - exp(-E / AMOUNT_SCALE), E = sum over such sentences of position weight x
              event strength (the rarity prior of the strongest event concept there);
@@ -36,7 +36,6 @@ DETECTOR_VERSION = "concept-lr-2.0"
 AMOUNT_SCALE = 12.0
 FOCUS_SATURATION = 0.25
 SIMILARITY_SATURATION = 0.6
-PART_WEIGHTS = {"amount": 0.5, "focus": 0.25, "similarity": 0.25}
 SECOND_EVENT_SHARE = 0.5
 # A sentence naming both Koreas and an event, but also a third state (the US, China, Japan,
 # Russia, the UN) and no joint form ("inter-Korean", "the two Koreas"), may describe an
@@ -136,13 +135,6 @@ class Detector:
             "similarity": min(1.0, cosine(self.profile.weights, vec) / SIMILARITY_SATURATION),
         }
         return parts, evidence, vec
-
-    @staticmethod
-    def _combine(parts: dict[str, float]) -> float:
-        if min(parts.values()) <= 0.0:
-            return 0.0
-        log_sum = sum(w * math.log(parts[name]) for name, w in PART_WEIGHTS.items())
-        return max(0.0, min(1.0, math.exp(log_sum)))
 
     def _sentence_evidence(self, analysis: Analysis) -> list[SentenceEvidence]:
         gate = self.topic.gate
