@@ -123,11 +123,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_topic_show(args: argparse.Namespace) -> int:
     from detection import describe_profile, load_topics, profile_as_dict
-    if args.config:  # the topics that config's runs use, with its thresholds
+    if args.config and not args.seeds:  # the topics that config's runs use, with its thresholds
         from seedwatch.topiccmd import configured_topics
         topics, where = configured_topics(load_config(args.config)), args.config
     else:
-        topics, where = load_topics(args.seeds), args.seeds
+        topics, where = load_topics(args.seeds or "seeds"), args.seeds or "seeds"
     if args.topic:
         topics = [t for t in topics if t.name == args.topic]
         if not topics:
@@ -261,9 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("topic", cmd_topic_show, "show the readable profile derived from a topic's seeds", config=False)
     sp.add_argument("action", choices=["show"])
     sp.add_argument("--topic", help="only this topic")
-    where = sp.add_mutually_exclusive_group()
-    where.add_argument("--seeds", default="seeds", help="folder of topic files (default: %(default)s)")
-    where.add_argument("--config", help="show the topics of this config file ([[topics]], with "
+    sp.add_argument("--seeds", help="folder of topic files (default: seeds, or the topics of "
+                    "--config when that is given)")
+    sp.add_argument("--config", help="show the topics of this config file ([[topics]], with "
                        "their thresholds), as its runs use them, and the analyst's labels in its "
                        f"warehouse (default for the labels: {DEFAULT_CONFIG} when it exists)")
     sp.add_argument("--json", action="store_true", help="print JSON")
