@@ -50,8 +50,6 @@ FEATURES = (
                          # when the article names both actors elsewhere
     "relaxed_focus",     # share of weighted sentences that count for relaxed_amount
     "short",             # headline plus a short summary (< 600 characters of body)
-    "embed_seed",        # sentence-embedding cosine of the head with the seed's head
-    "embed_examples",    # ... minus cosine with the negative examples, plus positive ones
 )
 
 HEAD_BODY_SENTENCES = 2
@@ -164,26 +162,6 @@ def lexical_features(rmap: RoleMap, analysis: Analysis, title_present: bool,
         "relaxed_focus": min(1.0, relaxed_weight / total_weight / FOCUS_SATURATION),
         "short": float(analysis.short),
     }
-
-
-def concept_features(analysis: Analysis, title_present: bool) -> dict[str, float]:
-    """Per-concept presence: `t:C` in the title, `h:C` in title + lead, `d:C` share of
-    sentences. These weights are specific to a lexicon, so a model that uses them belongs
-    to the topics of that lexicon."""
-    segs = analysis.segments
-    n = len(segs) or 1
-    head_end = len(segs) if analysis.short else (1 if title_present else 0) + HEAD_BODY_SENTENCES
-    out: dict[str, float] = {}
-    if title_present and segs:
-        for c in segs[0].concepts:
-            out["t:" + c] = 1.0
-    for seg in segs[:head_end]:
-        for c in seg.concepts:
-            out["h:" + c] = 1.0
-    for seg in segs:
-        for c in seg.concepts:
-            out["d:" + c] = out.get("d:" + c, 0.0) + 1.0 / n
-    return out
 
 
 def in_scope(rmap: RoleMap, analysis: Analysis) -> bool:
