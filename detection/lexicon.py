@@ -35,6 +35,9 @@ class Concept:
     idf: float
     forms: tuple[str, ...] = field(default=())
     also: tuple[str, ...] = field(default=())
+    # Names of concepts of which one must occur somewhere in the document for this one to
+    # count: "the north" is the North only in an article that names Korea at all.
+    requires: tuple[str, ...] = field(default=())
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -52,6 +55,10 @@ class Lexicon:
     # and the United Nations, while "us" and "un" are not.
     cased_pattern: re.Pattern | None = None
     cased_to_concept: dict[str, str] = field(default_factory=dict)
+    # A longer form that contains a party's form names that party too: "contact with North
+    # Korea" (an exchange) names North Korea, "대북정책" (a policy) names the North. The
+    # matcher takes the longest form, so these are added back (form -> party concepts).
+    implied: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def find_cased(self, text: str):
         """Yield (start, form, concept) for the case-sensitive forms in the original text."""
@@ -64,11 +71,14 @@ class Lexicon:
         """Yield (start, surface form, concept name) for every lexicon hit in lowercased text."""
         lookup = self.form_to_concept
         ignored = self.ignored
+        implied = self.implied
         for m in self.pattern.finditer(text_lower):
             form = m.group(0)
             concept = lookup[form]
             if concept not in ignored:
                 yield m.start(), form, concept
+                for other in implied.get(form, ()):
+                    yield m.start(), form, other
 
 
 def _key_for_english(form: str) -> tuple[str, str]:
@@ -123,7 +133,9 @@ def _concept_from_table(name: str, table: dict, source: Path) -> Concept:
     for extra in also:
         if extra not in GROUPS:
             raise TopicError(f"{source}: concept {name} has also = {extra!r}; expected groups {GROUPS}")
-    return Concept(name, group, table.get("label", name), float(table.get("idf", 1.0)), forms, also)
+    requires = tuple(table.get("requires", []))
+    return Concept(name, group, table.get("label", name), float(table.get("idf", 1.0)), forms, also,
+                   requires)
 
 
 def load_lexicon(path: Path) -> Lexicon:
@@ -141,8 +153,21 @@ def load_lexicon(path: Path) -> Lexicon:
     for name, table in tables.items():
         concepts[name] = _concept_from_table(name, table, Path(path))
         for key, text in _keys_for_table(table):
+            other = form_to_concept.get(text)
+            if other is not None and other != name:
+                # One form, one concept: a second owner would silently take the form from the
+                # first (a form found in the text is filed under exactly one concept).
+                raise TopicError(f"{path}: the form {text!r} is listed under both {other} and {name}")
             form_to_concept[text] = name
             keys.append(key)
+    for name, concept in concepts.items():
+        unknown = [r for r in concept.requires if r not in concepts]
+        if unknown:
+            raise TopicError(f"{path}: concept {name} requires unknown concept(s) {', '.join(unknown)}")
+        conditional = [r for r in concept.requires if concepts[r].requires]
+        if conditional:
+            raise TopicError(f"{path}: concept {name} requires {', '.join(conditional)}, "
+                             "which is itself conditional; require unconditional concepts")
     ignored = frozenset(n for n, c in concepts.items() if c.group == "ignore")
     cased = {form: name for name, table in tables.items() for form in table.get("cased", [])}
     cased_pattern = None
@@ -150,7 +175,50 @@ def load_lexicon(path: Path) -> Lexicon:
         alternation = "|".join(re.escape(f) for f in sorted(cased, key=len, reverse=True))
         cased_pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{alternation})(?![A-Za-z0-9])")
     return Lexicon(concepts, form_to_concept, re.compile(_trie_regex(keys)), ignored,
-                   cased_pattern, cased)
+                   cased_pattern, cased, _implied_parties(concepts, tables))
+
+
+PARTY_GROUPS = ("actor_a", "actor_b", "joint")
+
+
+def _implied_parties(concepts: dict[str, Concept], tables: dict) -> dict[str, tuple[str, ...]]:
+    """For each form, the party concepts (actors, joint forms) whose own forms it contains."""
+    parties = []   # (compiled search for the party form inside another form, concept name)
+    for name, table in tables.items():
+        concept = concepts[name]
+        if concept.group not in PARTY_GROUPS or concept.requires:
+            continue
+        for form in table.get("en", []):
+            text = form.rstrip("*").lower()
+            tail = "" if form.endswith("*") else r"(?![a-z0-9])"
+            parties.append((re.compile(r"(?<![a-z0-9])" + re.escape(text) + tail), name))
+        for form in table.get("ko", []):
+            text = form.lower()
+            if text.isascii():
+                parties.append((re.compile(r"(?<![a-z0-9])" + re.escape(text) + r"(?![a-z0-9])"), name))
+            else:
+                parties.append((re.compile(re.escape(text)), name))
+        for form in table.get("ko_word", []):
+            parties.append((re.compile(r"(?<![\uac00-\ud7a3])" + re.escape(form.lower())), name))
+    implied: dict[str, tuple[str, ...]] = {}
+    for name, table in tables.items():
+        concept = concepts[name]
+        if concept.group == "ignore" or concept.group in PARTY_GROUPS:
+            # Look-alikes name nobody (남북전쟁 is not the two Koreas), and a party's own
+            # name is not a mention of another ("Democratic People's Republic of Korea").
+            continue
+        forms = [f.rstrip("*").lower() for f in table.get("en", [])]
+        forms += [f.lower() for f in table.get("ko", []) + table.get("ko_word", [])]
+        for text in forms:
+            extra = []
+            for search, party in parties:
+                if party in extra or concepts[party].group in concept.roles:
+                    continue
+                if search.search(text):
+                    extra.append(party)
+            if extra:
+                implied[text] = tuple(extra)
+    return implied
 
 
 def _keys_for_table(table: dict):

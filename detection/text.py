@@ -94,12 +94,24 @@ def analyse(lexicon: Lexicon, title: str, body: str) -> Analysis:
     starts = [seg.start for seg in segments]
     masked = _mask_dateline(joined)
     hits = sorted([*lexicon.find(masked.lower()), *lexicon.find_cased(masked)])
+    hits = _drop_unsupported(lexicon, hits)
     for pos, _form, concept in hits:
         idx = bisect.bisect_right(starts, pos) - 1
         if idx >= 0:
             counts = segments[idx].concepts
             counts[concept] = counts.get(concept, 0) + 1
     return Analysis(joined, segments, short, hits)
+
+
+def _drop_unsupported(lexicon: Lexicon, hits):
+    """Drop hits of conditional concepts whose required context is absent from the document."""
+    concepts = lexicon.concepts
+    present = {c for _, _, c in hits}
+    keep = {c for c in present
+            if not concepts[c].requires or any(r in present for r in concepts[c].requires)}
+    if len(keep) == len(present):
+        return hits
+    return [h for h in hits if h[2] in keep]
 
 
 def _mask_dateline(text: str) -> str:

@@ -411,3 +411,57 @@ def test_feedback_moves_the_model_toward_the_analysts_labels(topic):
     # Labels on articles outside the topic's scope change nothing.
     same = Detector(topic, feedback=[("Typhoon nears Busan", "Heavy rain expected.", False)])
     assert same.version == base.version
+
+
+# -- lexicon integrity and context-dependent forms ---------------------------------------
+
+def test_a_form_listed_under_two_concepts_is_refused(tmp_path):
+    # A form that two concepts claim would be filed under only one of them, silently: the
+    # other concept would never see it ("남북 정상" once hid the joint form of every summit).
+    path = _write_topic(tmp_path, GOOD)
+    lex = tmp_path / "lex.toml"
+    lex.write_text(lex.read_text(encoding="utf-8") + '\n[concepts.EXTRA]\ngroup = "event"\n'
+                   'ko = ["남북"]\n', encoding="utf-8")
+    with pytest.raises(TopicError, match="'남북' is listed under both"):
+        load_topic(path)
+
+
+def test_requires_names_a_known_unconditional_concept(tmp_path):
+    path = _write_topic(tmp_path, GOOD)
+    lex = tmp_path / "lex.toml"
+    base = lex.read_text(encoding="utf-8")
+    lex.write_text(base + '\n[concepts.EXTRA]\ngroup = "event"\nen = ["zzq"]\nrequires = ["NOPE"]\n',
+                   encoding="utf-8")
+    with pytest.raises(TopicError, match="unknown concept"):
+        load_topic(path)
+    lex.write_text(base + '\n[concepts.EXTRA]\ngroup = "event"\nen = ["zzq"]\n'
+                   'requires = ["NORTH_IN_CONTEXT"]\n', encoding="utf-8")
+    with pytest.raises(TopicError, match="itself conditional"):
+        load_topic(path)
+
+
+def test_the_north_counts_only_in_an_article_about_korea(topic):
+    from detection.text import analyse
+
+    def concepts(title, body):
+        return {c for seg in analyse(topic.lexicon, title, body).segments for c in seg.concepts}
+
+    elsewhere = concepts("Israel legalises three outposts in the north and the south of the West Bank",
+                         "The Palestinian Authority criticises the decision.")
+    assert not elsewhere & {"NORTH_IN_CONTEXT", "SOUTH_IN_CONTEXT"}
+    korea = concepts("Seoul offers talks", "The North has not answered South Korea's proposal.")
+    assert "NORTH_IN_CONTEXT" in korea
+
+
+def test_inter_korean_summit_names_both_sides_and_the_summit(topic, detector):
+    from detection.text import analyse
+    found = analyse(topic.lexicon, "남북 정상회담 내달 판문점서 개최", "")
+    assert {"INTER_KOREAN", "SUMMIT"} <= set(found.segments[0].concepts)
+    assert detector.score("남북 정상회담 내달 판문점서 개최", "").decision
+
+
+def test_an_inter_korean_accord_implies_both_sides(detector):
+    # Naming the 19 September military agreement names both Koreas and an agreement.
+    for title in ("정부, 9·19 군사합의 복원 추진", "Seoul moves to restore the Comprehensive Military Agreement"):
+        v = detector.score(title, "")
+        assert v.decision, (title, v.explanation["features"])
