@@ -6,6 +6,7 @@ forms would be retried at every position and is far too slow for the speed targe
 """
 from __future__ import annotations
 
+import bisect
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -66,6 +67,31 @@ class Lexicon:
             return
         for m in self.cased_pattern.finditer(text):
             yield m.start(), m.group(0), self.cased_to_concept[m.group(0)]
+
+    def find_all(self, text: str) -> list[tuple[int, str, str]]:
+        """Every hit in the text, in order: the case-insensitive forms, then the cased ones
+        that do not fall inside a longer case-insensitive form ("South" in "South Korea" or
+        in the look-alike "South China Sea" is not a hit of its own)."""
+        lower = text.lower()
+        hits, spans = [], []
+        lookup, ignored, implied = self.form_to_concept, self.ignored, self.implied
+        for m in self.pattern.finditer(lower):
+            form = m.group(0)
+            concept = lookup[form]
+            spans.append((m.start(), m.end()))
+            if concept not in ignored:
+                hits.append((m.start(), form, concept))
+                for other in implied.get(form, ()):
+                    hits.append((m.start(), form, other))
+        if self.cased_pattern is not None:
+            starts = [a for a, _ in spans]
+            for m in self.cased_pattern.finditer(text):
+                i = bisect.bisect_right(starts, m.start()) - 1
+                if i >= 0 and spans[i][0] <= m.start() < spans[i][1]:
+                    continue
+                hits.append((m.start(), m.group(0), self.cased_to_concept[m.group(0)]))
+        hits.sort()
+        return hits
 
     def find(self, text_lower: str):
         """Yield (start, surface form, concept name) for every lexicon hit in lowercased text."""

@@ -93,7 +93,7 @@ def analyse(lexicon: Lexicon, title: str, body: str) -> Analysis:
     joined, segments, short = split_segments(title, body)
     starts = [seg.start for seg in segments]
     masked = _mask_dateline(joined)
-    hits = sorted([*lexicon.find(masked.lower()), *lexicon.find_cased(masked)])
+    hits = lexicon.find_all(masked)
     hits = _drop_unsupported(lexicon, hits)
     for pos, _form, concept in hits:
         idx = bisect.bisect_right(starts, pos) - 1

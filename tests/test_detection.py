@@ -465,3 +465,40 @@ def test_an_inter_korean_accord_implies_both_sides(detector):
     for title in ("정부, 9·19 군사합의 복원 추진", "Seoul moves to restore the Comprehensive Military Agreement"):
         v = detector.score(title, "")
         assert v.decision, (title, v.explanation["features"])
+
+
+# Headlines written for these tests in the style of other periods (2018's summits and envoys)
+# and of other phrasings (a surname, "the South" as a bare noun, a visit across the line).
+OTHER_PERIOD_POSITIVES = [
+    "北 김영철 방남…폐회식 참석",
+    "대북특사단 평양 도착…김정은 위원장 면담",
+    "Moon's special envoys return from Pyongyang with Kim's offer of a summit",
+    "North Korea cancels high-level talks with South over drills",
+    "South Korea's unification ministry approves civilian aid shipment to North",
+    "김여정 \"남측과 마주 앉을 생각 없다\"",
+    "판문점 선언 이행 위한 남북 군사회담 열려",
+]
+OTHER_PERIOD_NEGATIVES = [
+    "북미정상회담 싱가포르서 개최 확정",
+    "Japan protests North Korean missile launch",
+    "Moon landing anniversary marked in Houston",
+    "Chinese navy drills in the South China Sea; North Korea silent",
+]
+
+
+@pytest.mark.parametrize("title", OTHER_PERIOD_POSITIVES)
+def test_headlines_of_other_periods_are_caught(detector, title):
+    v = detector.score(title, "")
+    assert v.decision, (title, v.score, v.explanation["features"])
+
+
+@pytest.mark.parametrize("title", OTHER_PERIOD_NEGATIVES)
+def test_look_alikes_of_other_periods_are_not(detector, title):
+    v = detector.score(title, "")
+    assert not v.decision, (title, v.score)
+
+
+def test_cased_forms_inside_longer_forms_are_not_hits_of_their_own(topic):
+    from detection.text import analyse
+    found = analyse(topic.lexicon, "South Korea and the South China Sea", "")
+    assert [c for c in found.segments[0].concepts] == ["SOUTH_KOREA"]
