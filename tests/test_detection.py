@@ -502,3 +502,15 @@ def test_cased_forms_inside_longer_forms_are_not_hits_of_their_own(topic):
     from detection.text import analyse
     found = analyse(topic.lexicon, "South Korea and the South China Sea", "")
     assert [c for c in found.segments[0].concepts] == ["SOUTH_KOREA"]
+
+
+def test_bagged_threshold_sits_between_the_classes_and_is_reproducible():
+    from detection.train import bagged_min_cost_threshold
+    scores = [0.9, 0.85, 0.8, 0.7] + [0.3, 0.2, 0.1] + [0.0] * 200
+    actual = [True] * 4 + [False] * 203
+    t = bagged_min_cost_threshold(scores, actual, 2.0, 1.0)
+    assert 0.3 < t < 0.7
+    mixed = [0.9, 0.62, 0.6, 0.58, 0.4, 0.35] + [0.0] * 100
+    labels = [True, False, True, False, True, False] + [False] * 100
+    assert bagged_min_cost_threshold(mixed, labels, 2.0, 1.0) == bagged_min_cost_threshold(
+        mixed, labels, 2.0, 1.0)
