@@ -55,6 +55,7 @@ class Verdict:
 class SentenceEvidence:
     index: int
     strength: float      # position weight x event strength, 0 when the gate fails
+    share: float = 1.0   # how much the sentence counts toward focus (less with a third state)
 
 
 class Detector:
@@ -127,7 +128,7 @@ class Detector:
         vec = concept_vector(self.topic.lexicon, concept_tf(analysis))
         evidence = self._sentence_evidence(analysis)
         total_weight = sum(seg.weight for seg in analysis.segments) or 1.0
-        gated_weight = sum(analysis.segments[e.index].weight for e in evidence if e.strength)
+        gated_weight = sum(analysis.segments[e.index].weight * e.share for e in evidence if e.strength)
         amount_mass = sum(e.strength for e in evidence)
         parts = {
             "amount": 1.0 - math.exp(-amount_mass / AMOUNT_SCALE),
@@ -148,16 +149,18 @@ class Detector:
             pair = gate["joint"] in groups or (gate["actor_a"] in groups and gate["actor_b"] in groups)
             pair = pair or (doc_has_pair and gate["joint_weak"] in groups)
             strength = self._event_strength(seg.concepts) if pair else 0.0
+            share = 1.0
             if strength and gate["joint"] not in groups and any(
                     gate.get("third_party") in roles[c] for c in seg.concepts):
                 strength *= THIRD_PARTY_SHARE
+                share = THIRD_PARTY_SHARE
             if not pair:
                 # A concept that implies both Koreas (family reunions, Kaesong) supplies the
                 # pair, but then the event must come from another concept: "금강산" alone
                 # is a mountain, "금강산 관광 재개 합의" is diplomacy.
                 implied = {c for c in seg.concepts if gate["joint"] in roles[c]}
                 strength = self._event_strength(seg.concepts, exclude=implied) if implied else 0.0
-            evidence.append(SentenceEvidence(i, seg.weight * strength))
+            evidence.append(SentenceEvidence(i, seg.weight * strength, share))
         return evidence
 
     def _event_strength(self, concepts: dict[str, int], exclude=frozenset()) -> float:

@@ -26,6 +26,34 @@ _ABBREVIATIONS = frozenset({
     "Gov", "Amb", "Pres", "Rev", "St", "Jr", "Sr", "No", "vs", "Jan", "Feb", "Mar", "Apr", "Jun",
     "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Co", "Corp", "Inc", "Ltd", "approx", "est"})
 
+# Korean input methods write Hanja as CJK *compatibility* ideographs: the 李 of "李대통령"
+# is often U+F9E1, not U+674E, though the two look the same. Full-width Latin letters and
+# digits turn up too ("ＵＮ"), and five look-alikes of the middle dot ("9ㆍ19"). All are folded
+# one character to one character (so offsets do not move) before matching; the lexicon holds
+# the ordinary forms.
+def _fold_table() -> dict[int, str]:
+    import unicodedata
+    table = {}
+    ranges = [(0xF900, 0xFAFF), (0x2F800, 0x2FA1F), (0xFF01, 0xFF5E)]
+    for lo, hi in ranges:
+        for cp in range(lo, hi + 1):
+            folded = unicodedata.normalize("NFKC", chr(cp))
+            if len(folded) == 1 and folded != chr(cp):
+                table[cp] = folded
+    # Middle-dot look-alikes that Korean copy uses in "9·19", "북·미", "6·15"
+    for cp in (0x318D, 0x2027, 0x2219, 0x30FB, 0xFF65, 0x22C5):
+        table[cp] = "\u00b7"
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def fold(text: str) -> str:
+    """Compatibility ideographs and full-width forms to their ordinary characters."""
+    return text.translate(_FOLD)
+
+
 TITLE_WEIGHT = 3.0
 LEAD_WEIGHT = 2.0
 BODY_WEIGHT = 1.0
@@ -52,8 +80,8 @@ class Analysis:
 
 def split_segments(title: str, body: str) -> tuple[str, list[Segment], bool]:
     """Join title and body into one string and cut it into weighted segments."""
-    title = (title or "").strip()
-    body = (body or "").strip()
+    title = fold((title or "").strip())
+    body = fold((body or "").strip())
     joined = title + "\n" + body if title else body
     short = len(body) < SHORT_TEXT_CHARS
     segments: list[Segment] = []

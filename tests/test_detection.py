@@ -290,7 +290,12 @@ def test_event_shared_with_a_third_state_counts_less(detector):
         "Defense chiefs of South Korea and the United States held annual security consultative "
         "talks in Seoul, reaffirming their commitment to deter North Korea's nuclear threats and "
         "discussing the transfer of wartime operational control.")
-    assert not allies.decision
+    # the same sentence without the third state gives more evidence (amount and focus)
+    filler = " It rained in the morning. Traffic was heavy. Markets were calm. Schools opened." * 3
+    with_third = detector.features("", "South Korea and the United States held talks on North Korea."
+                                   + filler)[1]
+    without = detector.features("", "South Korea and North Korea held talks on the border." + filler)[1]
+    assert with_third["amount"] < without["amount"] and with_third["focus"] < without["focus"]
     brokered = detector.score(
         "China urges the two Koreas to resume talks",
         "China's foreign minister urged North and South Korea to resume inter-Korean talks and "
@@ -514,3 +519,13 @@ def test_bagged_threshold_sits_between_the_classes_and_is_reproducible():
     labels = [True, False, True, False, True, False] + [False] * 100
     assert bagged_min_cost_threshold(mixed, labels, 2.0, 1.0) == bagged_min_cost_threshold(
         mixed, labels, 2.0, 1.0)
+
+
+def test_compatibility_ideographs_and_dot_look_alikes_match_like_the_ordinary_forms(detector):
+    # Korean input methods write 李 as U+F9E1 (a compatibility ideograph) and the middle dot
+    # of "9·19" as ㆍ; the detector must see through both.
+    plain = detector.score('[속보] 李대통령 "北체제 존중…흡수통일 추구 않을 것"', "(")
+    compat = detector.score('[속보] \uf9e1대통령 "北체제 존중…흡수통일 추구 않을 것"', "(")
+    assert compat.score == plain.score and compat.decision
+    assert detector.score("정부, 9ㆍ19 군사합의 복원 추진", "").score == detector.score(
+        "정부, 9·19 군사합의 복원 추진", "").score
