@@ -1,6 +1,6 @@
 """Scoring articles against a topic.
 
-Since concept-lr-2.0 the score is the probability of a logistic model (detection/model.py)
+Since concept-lr-2.0 (now 2.1) the score is the probability of a logistic model (detection/model.py)
 over interpretable features (detection/features.py). Three of those features are the parts
 of the first detector, concept-gate-1.x, described here:
 
@@ -31,7 +31,7 @@ from detection.profile import Profile, build_profile, concept_tf, concept_vector
 from detection.text import Analysis, analyse
 from detection.topic import Topic
 
-DETECTOR_VERSION = "concept-lr-2.0"
+DETECTOR_VERSION = "concept-lr-2.1"
 
 AMOUNT_SCALE = 12.0
 FOCUS_SATURATION = 0.25

@@ -10,6 +10,7 @@ from seedwatch import pipeline
 from seedwatch.rescore import rescore
 from tests.test_pipeline import query, run_once
 from warehouse import rescore as rescore_sql
+from detection.scoring import DETECTOR_VERSION
 
 
 def _pretend_old_detector(cfg, version="concept-gate-1.2"):
@@ -36,7 +37,7 @@ def test_rescore_keeps_old_verdicts_and_places_new_matches(site, config_for, tmp
     alerts.write_text("")
     wh = pipeline.warehouse_for(cfg)
     with wh.transaction() as con:
-        assert rescore_sql.older_versions(con, "concept-lr-2.0", ["inter-korean-diplomacy"]) == {
+        assert rescore_sql.older_versions(con, DETECTOR_VERSION, ["inter-korean-diplomacy"]) == {
             "concept-gate-1.2": 5}
     # Far in the future, every story is old news: nothing may be sent.
     later = datetime.now(timezone.utc) + timedelta(days=400)
@@ -47,9 +48,9 @@ def test_rescore_keeps_old_verdicts_and_places_new_matches(site, config_for, tmp
     assert alerts.read_text() == ""
     # Old verdicts are kept beside the new ones; the latest is the current detector's.
     versions = dict(query(cfg, "SELECT detector_version, count(*) FROM scores GROUP BY 1"))
-    assert versions == {"concept-gate-1.2": 5, "concept-lr-2.0": 5}
+    assert versions == {"concept-gate-1.2": 5, DETECTOR_VERSION: 5}
     latest = query(cfg, "SELECT DISTINCT detector_version FROM latest_scores")
-    assert latest == [("concept-lr-2.0",)]
+    assert latest == [(DETECTOR_VERSION,)]
     placed = query(cfg, "SELECT count(*) FROM story_members m JOIN articles a USING (article_id) "
                         "WHERE a.title LIKE 'Seoul accepts%'")[0][0]
     assert placed == 1
@@ -122,7 +123,7 @@ def test_analyst_labels_reach_the_detector_and_rescore(site, config_for):
     assert after < before
     # The shipped model's verdicts are kept beside the adapted one's.
     assert {v for (v,) in query(cfg, "SELECT DISTINCT detector_version FROM scores")} == {
-        "concept-lr-2.0", td.detector.version}
+        DETECTOR_VERSION, td.detector.version}
 
 
 def test_rescore_command_runs_the_flow(site, config_for, tmp_path):
