@@ -54,7 +54,7 @@ def demo(tmp_path_factory):
         d = Demo(tmp, site)
         first = d.run()
         # One alert per story; how many stories the demo's 15 on-topic articles make depends
-        # on the detector (7 with concept-lr-2.0), so the pages are checked against the count.
+        # on the detector (8 with concept-lr-2.1), so the pages are checked against the count.
         d.stories = d.sql("SELECT count(*) FROM stories")[0][0]
         assert first.new_articles == 41 and first.alerts_sent == d.stories >= 6
         yield d
