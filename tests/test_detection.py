@@ -529,3 +529,15 @@ def test_compatibility_ideographs_and_dot_look_alikes_match_like_the_ordinary_fo
     assert compat.score == plain.score and compat.decision
     assert detector.score("정부, 9ㆍ19 군사합의 복원 추진", "").score == detector.score(
         "정부, 9·19 군사합의 복원 추진", "").score
+
+
+def test_threshold_keeps_the_precision_floor_in_each_language():
+    from detection.train import bagged_min_cost_threshold
+    # English: two false alarms at 0.6 and 0.55 above two positives; the cost rule alone
+    # (a miss costs two false alarms) keeps them (P 0.8); the 0.85 precision floor may not.
+    scores = [0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.55, 0.5, 0.45] + [0.9, 0.8, 0.7] + [0.0] * 300
+    actual = [True] * 6 + [False, False, True, True] + [True] * 3 + [False] * 300
+    langs = ["en"] * 10 + ["ko"] * 3 + ["en"] * 300
+    free = bagged_min_cost_threshold(scores, actual, 2.0, 1.0, langs, precision_floor=0.0)
+    floored = bagged_min_cost_threshold(scores, actual, 2.0, 1.0, langs, precision_floor=0.85)
+    assert free < 0.55 and floored > 0.6

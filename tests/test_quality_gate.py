@@ -24,7 +24,7 @@ EVAL_DIR = Path(os.environ.get("SEEDWATCH_EVAL_DIR", ROOT.parent / "shared" / "e
 # file -> (minimum F1 overall, per language)
 FLOORS = {
     "dev.jsonl.gz": {"all": 0.95, "en": 0.90, "ko": 0.93},
-    "dev2.jsonl.gz": {"all": 0.87, "en": 0.89, "ko": 0.86},
+    "dev2.jsonl.gz": {"all": 0.88, "en": 0.90, "ko": 0.87},
 }
 
 
