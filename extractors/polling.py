@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from extractors.feeds import FeedEntry, FeedError, parse_feed
 from extractors.health import due, next_state
-from extractors.http import PERMANENT, FetchRequest, FetchResult, Fetcher
+from extractors.http import PERMANENT, SKIP, FetchRequest, FetchResult, Fetcher
 from seedwatch.config import FetchConfig
 
 
@@ -30,7 +30,7 @@ class FeedPoll:
 
 
 def poll_feeds(cfg: FetchConfig, states: Sequence[dict[str, Any]],
-               now: datetime | None = None) -> list[FeedPoll]:
+               now: datetime | None = None, robots: Any = None) -> list[FeedPoll]:
     """Fetch every due feed (conditional GET) and parse it; one FeedPoll per feed, always."""
     now = now or datetime.now(timezone.utc)
     polls: dict[str, FeedPoll] = {}
@@ -41,17 +41,34 @@ def poll_feeds(cfg: FetchConfig, states: Sequence[dict[str, Any]],
             polls[st["url"]] = FeedPoll(st["url"], st["feed_id"], st.get("name"), "skipped", why)
             continue
         requests.append(FetchRequest(st["url"], st.get("etag"), st.get("last_modified"), trusted=True))
-    results = asyncio.run(_fetch(cfg, requests)) if requests else []
+    results = asyncio.run(_fetch(cfg, requests, robots=robots, trusted=True)) if requests else []
     by_url = {st["url"]: st for st in states}
     for res in results:
         polls[res.url] = _parse(by_url[res.url], res, now)
     return [polls[st["url"]] for st in states]
 
 
-async def _fetch(cfg: FetchConfig, requests: list[FetchRequest], deadline: float | None = None
-                 ) -> list[FetchResult]:
+async def _fetch(cfg: FetchConfig, requests: list[FetchRequest], deadline: float | None = None,
+                 robots: Any = None, trusted: bool = False) -> list[FetchResult]:
+    """Fetch `requests` in order, stopping at `deadline` (see `Fetcher.fetch_all`); with a
+    `robots` policy (extractors.robots), the robots.txt of each origin is fetched first when
+    unknown or expired, and refused URLs are not requested."""
     async with Fetcher(cfg) as fetcher:
-        return await fetcher.fetch_all(requests, deadline)
+        if robots is None:
+            return await fetcher.fetch_all(requests, deadline)
+        await robots.refresh(fetcher, [r.url for r in requests], trusted=trusted)
+        refused = {i: robots.check(r.url) for i, r in enumerate(requests)}
+        allowed = [r for i, r in enumerate(requests) if not refused[i]]
+        fetched = iter(await fetcher.fetch_all(allowed, deadline))
+        return [_refused(r.url, *refused[i]) if refused[i] else next(fetched)
+                for i, r in enumerate(requests)]
+
+
+def _refused(url: str, reason: str, error_class: str) -> FetchResult:
+    """The result of a URL robots.txt keeps us from: disallowed (skipped), or robots.txt itself
+    unreachable (failed, temporary: the site is asked again on a later run)."""
+    outcome = "skipped" if error_class == SKIP else "failed"
+    return FetchResult(url, url, outcome, error_class=error_class, error=reason)
 
 
 def _parse(state: dict[str, Any], res: FetchResult, now: datetime) -> FeedPoll:
@@ -75,10 +92,11 @@ def _parse(state: dict[str, Any], res: FetchResult, now: datetime) -> FeedPoll:
     return poll
 
 
-def fetch_pages(cfg: FetchConfig, urls: Sequence[str], deadline: float | None = None
-                ) -> list[FetchResult]:
+def fetch_pages(cfg: FetchConfig, urls: Sequence[str], deadline: float | None = None,
+                robots: Any = None) -> list[FetchResult]:
     """Fetch article pages (untrusted links: the private-address rule applies), stopping at
-    `deadline` (a `time.time()` value; see `Fetcher.fetch_all`)."""
+    `deadline` (a `time.time()` value; see `Fetcher.fetch_all`); with `robots`, a page its
+    site's robots.txt disallows is not fetched (outcome skipped, with the reason)."""
     if not urls:
         return []
-    return asyncio.run(_fetch(cfg, [FetchRequest(u) for u in urls], deadline))
+    return asyncio.run(_fetch(cfg, [FetchRequest(u) for u in urls], deadline, robots))

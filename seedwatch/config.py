@@ -63,6 +63,9 @@ class FetchConfig:
     # queue (their articles are stored with the feed's text), pages not started yet wait for
     # the next run. 0 turns the budget off.
     page_budget_seconds: float = 60.0
+    # Obey each site's robots.txt for feeds and pages (a refused page: the feed's text stands in).
+    respect_robots: bool = True
+    robots_cache_hours: float = 24.0
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from extractors.http import DEFERRED, TEMPORARY
 from extractors.feeds import FeedEntry
 from extractors.polling import FeedPoll, fetch_pages, poll_feeds
 from extractors.pool import extract_pages
+from extractors.robots import RobotsPolicy
 from seedwatch.config import Config
 from warehouse import store
 from warehouse.db import Warehouse
@@ -189,7 +190,36 @@ def register_feeds(wh: Warehouse, cfg: Config, run_id: str) -> list[dict[str, An
 
 
 def poll(cfg: Config, states: list[dict[str, Any]]) -> list[FeedPoll]:
-    return poll_feeds(cfg.fetch, states)
+    robots = robots_policy(cfg)
+    polls = poll_feeds(cfg.fetch, states, robots=robots)
+    save_robots(cfg, robots)
+    return polls
+
+
+# robots.txt policies by warehouse file: loaded from the warehouse once per process, then kept.
+_ROBOTS: dict[str, RobotsPolicy] = {}
+
+
+def robots_policy(cfg: Config) -> RobotsPolicy | None:
+    """The robots.txt cache of this warehouse, or None when `[fetch] respect_robots = false`."""
+    if not cfg.fetch.respect_robots:
+        return None
+    where = str(cfg.resolve(cfg.warehouse.path))
+    policy = _ROBOTS.get(where)
+    if policy is None or policy.cache_for != timedelta(hours=cfg.fetch.robots_cache_hours):
+        policy = RobotsPolicy(cfg.fetch.robots_cache_hours)
+        with warehouse_for(cfg).connect() as con:
+            policy.load(store.robots_entries(con))
+        _ROBOTS[where] = policy
+    return policy
+
+
+def save_robots(cfg: Config, robots: RobotsPolicy | None) -> None:
+    """Store the robots.txt files fetched since the last save (the cache outlives the process)."""
+    rows = robots.take_new() if robots is not None else []
+    if rows:
+        with warehouse_for(cfg).transaction() as con:
+            store.save_robots(con, rows)
 
 
 def _entry_row(p: FeedPoll, e: FeedEntry, run_id: str, now: datetime) -> dict[str, Any]:
@@ -271,7 +301,10 @@ def fetch_batch(cfg: Config, pending: list[dict[str, Any]], deadline: float | No
     """The pages of the pending entries that have a link, by link; with `deadline`, pages
     still loading then are failed (temporary) and those not started are `deferred`."""
     links = list(dict.fromkeys(r["link"] for r in pending if r["canonical_url"]))
-    return {res.url: res for res in fetch_pages(cfg.fetch, links, deadline)}
+    robots = robots_policy(cfg)
+    pages = {res.url: res for res in fetch_pages(cfg.fetch, links, deadline, robots)}
+    save_robots(cfg, robots)
+    return pages
 
 
 def pages_to_extract(pages: dict[str, Any]) -> tuple[list[str], list[tuple[bytes, str | None]]]:
@@ -376,7 +409,9 @@ def retry_pages(wh: Warehouse, cfg: Config, detectors: list[TopicDetector], run_
         due = store.due_page_retries(con, now, cfg.fetch.batch_size)
     if not due:
         return 0
-    pages = {r.url: r for r in fetch_pages(cfg.fetch, [d["link"] for d in due], deadline)}
+    robots = robots_policy(cfg)
+    pages = {r.url: r for r in fetch_pages(cfg.fetch, [d["link"] for d in due], deadline, robots)}
+    save_robots(cfg, robots)
     due = [d for d in due if pages[d["link"]].outcome != DEFERRED]  # not tried: still due
     links, todo = pages_to_extract(pages)
     run = extract or (lambda items: extract_pages(items, cfg.extract.workers))
@@ -407,7 +442,7 @@ def retry_pages(wh: Warehouse, cfg: Config, detectors: list[TopicDetector], run_
 def _upgrade_row(due: dict[str, Any], page: Any, ex: dict[str, Any]) -> dict[str, Any]:
     return {"article_id": due["article_id"], "url": page.final_url, "text": ex["text"],
             "text_source": "page", "extractor": ex.get("extractor"), "author": ex.get("author"),
-            "site": ex.get("site"), "content_hash": content_hash(ex["text"])}
+            "site": ex.get("site"), "content_hash": content_hash(ex["text"]), "fallback_reason": None}
 
 
 # --- stage 3: alerts -----------------------------------------------------------------------

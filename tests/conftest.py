@@ -21,6 +21,17 @@ os.environ.setdefault("PREFECT_HOME", str(REPO / ".prefect"))
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
+@pytest.fixture(autouse=True)
+def _no_robots_txt(request):
+    """pytest-httpserver answers unknown paths with 500, which robots.txt rules read as "site
+    unreachable: fetch nothing". Tests that use it serve no robots.txt instead (404: allowed);
+    tests/test_robots.py serves real ones."""
+    if "httpserver" in request.fixturenames:
+        request.getfixturevalue("httpserver").expect_request("/robots.txt").respond_with_data(
+            "not found", status=404)
+    yield
+
+
 @pytest.fixture
 def site():
     """The small fixture news site (2 feeds, 4 pages, one missing page)."""

@@ -19,7 +19,7 @@ Con = duckdb.DuckDBPyConnection
 ARTICLE_COLUMNS = (
     "article_id", "canonical_url", "url", "feed_id", "title", "text", "text_source", "extractor",
     "author", "site", "published", "language", "content_hash", "first_seen", "run_id",
-    "published_note",
+    "published_note", "fallback_reason",
 )
 ENTRY_COLUMNS = (
     "entry_id", "feed_id", "guid", "link", "canonical_url", "title", "summary", "content",
@@ -259,11 +259,27 @@ def matches(con: Con, run_id: str | None = None, limit: int = 100) -> list[dict[
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
+# --- robots.txt cache ---------------------------------------------------------------------
+
+ROBOTS_COLUMNS = ("origin", "rule", "status", "body", "error", "fetched_at", "expires_at")
+
+
+def robots_entries(con: Con) -> list[dict[str, Any]]:
+    """Every cached robots.txt (one row per origin; a few thousand at most)."""
+    cur = con.execute(f"SELECT {', '.join(ROBOTS_COLUMNS)} FROM robots_txt")
+    return [dict(zip(ROBOTS_COLUMNS, r)) for r in cur.fetchall()]
+
+
+def save_robots(con: Con, rows: Sequence[dict[str, Any]]) -> None:
+    sets = ", ".join(f"{c} = excluded.{c}" for c in ROBOTS_COLUMNS if c != "origin")
+    insert_rows(con, "robots_txt", rows, ROBOTS_COLUMNS, on_conflict=f"(origin) DO UPDATE SET {sets}")
+
+
 # --- pages fetched again after a temporary failure -------------------------------------------
 
 RETRY_COLUMNS = ("article_id", "link", "attempts", "next_attempt_at", "last_error", "created_at")
 UPGRADE_COLUMNS = ("article_id", "url", "text", "text_source", "extractor", "author", "site",
-                   "content_hash")
+                   "content_hash", "fallback_reason")
 
 
 def schedule_page_retries(con: Con, rows: Sequence[dict[str, Any]]) -> int:
