@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from extractors.feeds import FeedEntry, FeedError, parse_feed
 from extractors.health import due, next_state
+from extractors.schedule import poll_due
 from extractors.http import PERMANENT, SKIP, FetchRequest, FetchResult, Fetcher
 from seedwatch.config import FetchConfig
 
@@ -27,16 +28,22 @@ class FeedPoll:
     fetch: FetchResult | None = None
     state: dict[str, Any] | None = None  # new fetch state, None when not fetched
     warning: str | None = None
+    prior: dict[str, Any] | None = None  # the state before this poll (for the schedule)
+    declared_interval_minutes: float | None = None
 
 
 def poll_feeds(cfg: FetchConfig, states: Sequence[dict[str, Any]],
-               now: datetime | None = None, robots: Any = None) -> list[FeedPoll]:
-    """Fetch every due feed (conditional GET) and parse it; one FeedPoll per feed, always."""
+               now: datetime | None = None, robots: Any = None,
+               max_interval: float | None = None) -> list[FeedPoll]:
+    """Fetch every due feed (conditional GET) and parse it; one FeedPoll per feed, always.
+    Due: not disabled nor backing off (health.due) and its next poll has come (schedule)."""
     now = now or datetime.now(timezone.utc)
     polls: dict[str, FeedPoll] = {}
     requests = []
     for st in states:
         ok, why = due(st, now)
+        if ok:
+            ok, why = poll_due(st, now, max_interval)
         if not ok:
             polls[st["url"]] = FeedPoll(st["url"], st["feed_id"], st.get("name"), "skipped", why)
             continue
@@ -74,7 +81,8 @@ def _refused(url: str, reason: str, error_class: str) -> FetchResult:
 def _parse(state: dict[str, Any], res: FetchResult, now: datetime) -> FeedPoll:
     # A configured feed that redirects somewhere refused (ftp:, a private address) has failed.
     outcome = "failed" if res.outcome == "skipped" else res.outcome
-    poll = FeedPoll(state["url"], state["feed_id"], state.get("name"), outcome, res.error, fetch=res)
+    poll = FeedPoll(state["url"], state["feed_id"], state.get("name"), outcome, res.error, fetch=res,
+                    prior=state)
     if res.outcome != "ok":
         poll.state = next_state(state, res, now)
         return poll
@@ -85,6 +93,7 @@ def _parse(state: dict[str, Any], res: FetchResult, now: datetime) -> FeedPoll:
         poll.state = next_state(state, res, now, error=str(exc), error_class=PERMANENT)
         return poll
     poll.entries, poll.warning = parsed.entries, parsed.warning
+    poll.declared_interval_minutes = parsed.declared_interval_minutes
     if state.get("language") is None and parsed.language:
         for e in poll.entries:
             e.language = e.language or parsed.language

@@ -39,7 +39,7 @@ def poll_feeds(cfg: Config, states: list[dict]) -> list:
 
 @task(name="store-entries", **_task)
 def store_entries(cfg: Config, polls: list, run_id: str) -> list:
-    return pipeline.store_polls(pipeline.warehouse_for(cfg), polls, run_id)
+    return pipeline.store_polls(pipeline.warehouse_for(cfg), polls, run_id, cfg.schedule)
 
 
 @task(name="fetch-pages", **_task)

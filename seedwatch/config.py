@@ -39,6 +39,10 @@ class WarehouseConfig:
 class ScheduleConfig:
     interval_minutes: float = 10.0
     cron: str = ""
+    # Each feed is polled at the rate it publishes (extractors/schedule.py), within these bounds;
+    # a run polls only the feeds that are due. 0 and 0: every feed on every run.
+    min_feed_interval_minutes: float = 10.0
+    max_feed_interval_minutes: float = 1440.0
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,12 @@ def _build(cls: type, data: Any, key: str) -> Any:
 def _validate(cfg: Config) -> None:
     if cfg.schedule.interval_minutes <= 0 and not cfg.schedule.cron:
         raise ConfigError("schedule.interval_minutes: must be > 0 (or set schedule.cron)")
+    lo, hi = cfg.schedule.min_feed_interval_minutes, cfg.schedule.max_feed_interval_minutes
+    if lo < 0 or hi < lo:
+        raise ConfigError(f"schedule.max_feed_interval_minutes: must be >= min_feed_interval_minutes "
+                          f"(>= 0), got {lo:g} .. {hi:g}")
+    if cfg.fetch.robots_cache_hours <= 0:
+        raise ConfigError("fetch.robots_cache_hours: must be > 0")
     if cfg.fetch.max_bytes < 1024:
         raise ConfigError("fetch.max_bytes: must be at least 1024")
     if cfg.fetch.page_budget_seconds < 0:

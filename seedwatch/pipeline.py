@@ -24,7 +24,7 @@ from extractors.feeds import FeedEntry
 from extractors.polling import FeedPoll, fetch_pages, poll_feeds
 from extractors.pool import extract_pages
 from extractors.robots import RobotsPolicy
-from seedwatch.config import Config
+from seedwatch.config import Config, ScheduleConfig
 from warehouse import store
 from warehouse.db import Warehouse
 from warehouse.snapshot import refresh_snapshot, remove_leftovers, snapshot_path
@@ -189,9 +189,11 @@ def register_feeds(wh: Warehouse, cfg: Config, run_id: str) -> list[dict[str, An
     return [states[f.url] for f in cfg.feeds]
 
 
-def poll(cfg: Config, states: list[dict[str, Any]]) -> list[FeedPoll]:
+def poll(cfg: Config, states: list[dict[str, Any]], now: datetime | None = None) -> list[FeedPoll]:
+    """Poll the feeds that are due (schedule, backoff), within robots.txt."""
     robots = robots_policy(cfg)
-    polls = poll_feeds(cfg.fetch, states, robots=robots)
+    polls = poll_feeds(cfg.fetch, states, now=now, robots=robots,
+                       max_interval=cfg.schedule.max_feed_interval_minutes)
     save_robots(cfg, robots)
     return polls
 
@@ -237,9 +239,12 @@ def _fetch_row(run_id: str, kind: str, res: Any, feed_id: str | None, outcome: s
             "fetched_at": res.fetched_at}
 
 
-def store_polls(wh: Warehouse, polls: list[FeedPoll], run_id: str) -> list[FeedLine]:
-    """Fetch log, new feed state and entries of every polled feed, in one transaction."""
-    now = datetime.now(timezone.utc)
+def store_polls(wh: Warehouse, polls: list[FeedPoll], run_id: str,
+                schedule: ScheduleConfig | None = None, now: datetime | None = None) -> list[FeedLine]:
+    """Fetch log, new feed state (with its next poll) and entries of every polled feed, in one
+    transaction."""
+    now = now or datetime.now(timezone.utc)
+    schedule = schedule or ScheduleConfig()
     fetches, states, entries = [], [], []
     for p in polls:
         if p.fetch is not None:
@@ -251,10 +256,22 @@ def store_polls(wh: Warehouse, polls: list[FeedPoll], run_id: str) -> list[FeedL
         entries += [_entry_row(p, e, run_id, now) for e in p.entries]
     with wh.transaction() as con:
         store.log_fetches(con, fetches)
-        store.update_feed_states(con, states)
         added = store.insert_entries_by_feed(con, entries)  # one statement for all feeds
+        for p in polls:  # the next poll follows the new entries just counted
+            if p.state is not None:
+                p.state.update(next_poll(p, added.get(p.feed_id, 0), now, schedule))
+        store.update_feed_states(con, states)
     return [FeedLine(p.name or p.url, p.url, p.outcome, p.reason or p.warning, len(p.entries),
                      added.get(p.feed_id, 0)) for p in polls]
+
+
+def next_poll(p: FeedPoll, new_entries: int, now: datetime, sched: ScheduleConfig) -> dict[str, Any]:
+    """Schedule columns of a polled feed (extractors.schedule)."""
+    from extractors.schedule import schedule
+    outcome = p.outcome if p.fetch is not None else "failed"
+    return schedule(p.prior or {}, outcome, new_entries, now, sched.min_feed_interval_minutes,
+                    sched.max_feed_interval_minutes, p.declared_interval_minutes,
+                    [e.published for e in p.entries])
 
 
 # --- stage 2: pages, articles, scores ------------------------------------------------------

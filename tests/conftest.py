@@ -46,6 +46,8 @@ def make_config(tmp_path: Path, feeds: list[str], **sections: Any) -> Config:
         "fetch": {"allow_private_addresses": True, "retries": 0, "backoff_seconds": 0.05,
                   "read_timeout_seconds": 5.0, "total_timeout_seconds": 10.0},
         "extract": {"workers": 1},
+        # Every feed on every run (tests run cycles back to back); test_schedule.py sets bounds.
+        "schedule": {"min_feed_interval_minutes": 0.0, "max_feed_interval_minutes": 0.0},
         "topics": [{"file": str(REPO / "seeds" / "inter-korean-diplomacy.toml")}],
         "feeds": [{"url": u} for u in feeds],
     }
@@ -66,6 +68,8 @@ def write_config(cfg_path: Path, cfg: Config) -> Path:
     """Write a Config back as TOML (for commands and flows that take a config file)."""
     lines = [f'[warehouse]\npath = "{cfg.warehouse.path}"\nsnapshot = {str(cfg.warehouse.snapshot).lower()}\n',
              "[fetch]\nallow_private_addresses = true\nretries = 0\nbackoff_seconds = 0.05\n",
+             f"[schedule]\nmin_feed_interval_minutes = {cfg.schedule.min_feed_interval_minutes}\n"
+             f"max_feed_interval_minutes = {cfg.schedule.max_feed_interval_minutes}\n",
              f"[extract]\nworkers = {cfg.extract.workers}\n"]
     for t in cfg.topics:
         lines.append(f'[[topics]]\nfile = "{t.file}"\n' + (f"threshold = {t.threshold}\n" if t.threshold is not None else ""))

@@ -37,6 +37,7 @@ FEED_STATE_COLUMNS = (
     "feed_id", "etag", "last_modified", "last_fetched_at", "last_status", "last_outcome",
     "last_success_at", "last_error", "consecutive_failures", "failure_score", "next_fetch_after",
     "disabled", "disabled_reason",
+    "next_poll_at", "poll_interval_minutes", "rate_entries", "rate_hours", "declared_interval_minutes",
 )
 
 
