@@ -79,6 +79,15 @@ class ExtractConfig:
 
 
 @dataclass(frozen=True)
+class ArchiveConfig:
+    # Every fetched page body, compressed, in WARC files (extractors/archive.py), so that
+    # `seedwatch reextract` can run a newer extractor on them later.
+    enabled: bool = True
+    path: str = ""  # empty: `<warehouse name>.archive/` beside the warehouse file
+    retention_days: float = 90.0  # day folders older than this are deleted; 0 keeps everything
+
+
+@dataclass(frozen=True)
 class RunnerConfig:
     # Empty: extraction runs in local processes. Otherwise a Dask scheduler address
     # ("tcp://host:8786") or "local" for a LocalCluster, used through prefect-dask.
@@ -130,6 +139,7 @@ class Config:
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
@@ -163,6 +173,7 @@ _SECTIONS = {
     "extract": ExtractConfig,
     "runner": RunnerConfig,
     "ui": UiConfig,
+    "archive": ArchiveConfig,
 }
 _LISTS = {"feeds": FeedConfig, "topics": TopicConfig, "alerts": AlertConfig}
 _ALERT_MODES = ("immediate", "hourly", "daily")
@@ -226,6 +237,8 @@ def _validate(cfg: Config) -> None:
     if lo < 0 or hi < lo:
         raise ConfigError(f"schedule.max_feed_interval_minutes: must be >= min_feed_interval_minutes "
                           f"(>= 0), got {lo:g} .. {hi:g}")
+    if cfg.archive.retention_days < 0:
+        raise ConfigError("archive.retention_days: must be >= 0 (0 keeps everything)")
     if cfg.fetch.robots_cache_hours <= 0:
         raise ConfigError("fetch.robots_cache_hours: must be > 0")
     if cfg.fetch.max_bytes < 1024:

@@ -23,6 +23,7 @@ from extractors.http import DEFERRED, TEMPORARY
 from extractors.feeds import FeedEntry
 from extractors.polling import FeedPoll, fetch_pages, poll_feeds
 from extractors.pool import extract_pages
+from extractors.archive import PageArchive
 from extractors.robots import RobotsPolicy
 from seedwatch.config import Config, ScheduleConfig
 from warehouse import store
@@ -321,7 +322,28 @@ def fetch_batch(cfg: Config, pending: list[dict[str, Any]], deadline: float | No
     robots = robots_policy(cfg)
     pages = {res.url: res for res in fetch_pages(cfg.fetch, links, deadline, robots)}
     save_robots(cfg, robots)
+    archive_pages(cfg, pages)
     return pages
+
+
+def archive_for(cfg: Config, even_if_disabled: bool = False) -> PageArchive | None:
+    """The raw page archive (`[archive]`), or None when it is off."""
+    if not cfg.archive.enabled and not even_if_disabled:
+        return None
+    if cfg.archive.path:
+        return PageArchive(cfg.resolve(cfg.archive.path))
+    wh = cfg.resolve(cfg.warehouse.path)
+    return PageArchive(wh.with_name(f"{wh.stem}.archive"))
+
+
+def archive_pages(cfg: Config, pages: dict[str, Any]) -> None:
+    """Write the bodies of the pages fetched fine to the WARC archive; each page then carries
+    where (`archived`), and its article's store adds the row to `page_archive`."""
+    archive = archive_for(cfg)
+    if archive is None:
+        return
+    for link, where in archive.write(pages.values()).items():
+        pages[link].archived = where
 
 
 def pages_to_extract(pages: dict[str, Any]) -> tuple[list[str], list[tuple[bytes, str | None]]]:
@@ -354,6 +376,8 @@ def assemble_articles(cfg: Config, pending: list[dict[str, Any]], pages: dict[st
             continue
         ex = extracted.get(row["link"])
         art = build_article(_as_entry(row), row["feed_id"], page, ex, cfg.extract.min_chars, run_id, now)
+        if getattr(page, "archived", None):
+            art["archived"] = page.archived
         if page is not None and page.outcome == "failed" and page.error_class == TEMPORARY:
             art["retry_link"] = row["link"]  # stored with the feed's text; the page comes later
         articles.append(art)
@@ -395,11 +419,14 @@ def store_batch(wh: Warehouse, detectors: list[TopicDetector], articles: list[di
     retries = [{"article_id": store.article_key(a["canonical_url"]), "link": a["retry_link"],
                 "attempts": 0, "next_attempt_at": now + PAGE_RETRY_BASE, "last_error": None,
                 "created_at": now} for a in articles if a.get("retry_link")]
+    archived = [{**a["archived"], "article_id": store.article_key(a["canonical_url"]),
+                 "run_id": a.get("run_id")} for a in articles if a.get("archived")]
     with wh.transaction() as con:
         store.log_fetches(con, log)
         added = store.insert_articles(con, articles)
         store.insert_scores(con, scores)
         store.schedule_page_retries(con, retries)
+        store.index_archived_pages(con, archived)
     by_id = {store.article_key(a["canonical_url"]): a for a in articles}
     matches = [{**by_id[s["article_id"]], **s} for s in scores if s["decision"]]
     failed = sum(1 for r in log if r["outcome"] != "ok")
@@ -430,13 +457,17 @@ def retry_pages(wh: Warehouse, cfg: Config, detectors: list[TopicDetector], run_
     pages = {r.url: r for r in fetch_pages(cfg.fetch, [d["link"] for d in due], deadline, robots)}
     save_robots(cfg, robots)
     due = [d for d in due if pages[d["link"]].outcome != DEFERRED]  # not tried: still due
+    archive_pages(cfg, pages)
     links, todo = pages_to_extract(pages)
     run = extract or (lambda items: extract_pages(items, cfg.extract.workers))
     extracted = dict(zip(links, run(todo)))
     upgrades, again, done, log = [], [], [], []
+    archived = []
     for d in due:
         page, ex = pages[d["link"]], extracted.get(d["link"]) or {}
         log.append(_fetch_row(run_id, "page", page, d["feed_id"]))
+        if getattr(page, "archived", None):
+            archived.append({**page.archived, "article_id": d["article_id"], "run_id": run_id})
         if len(ex.get("text") or "") >= cfg.extract.min_chars:
             upgrades.append(_upgrade_row(d, page, ex))
             done.append(d["article_id"])
@@ -453,6 +484,7 @@ def retry_pages(wh: Warehouse, cfg: Config, detectors: list[TopicDetector], run_
         store.upgrade_articles(con, upgrades)
         store.replace_scores(con, scores)
         store.finish_page_retries(con, done, again)
+        store.index_archived_pages(con, archived)
     return len(upgrades)
 
 
@@ -509,6 +541,7 @@ def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
     brief["feeds"] = summary.counts()
     with wh.transaction() as con:
         store.finish_run(con, summary.run_id, brief)
+    prune_archive(wh, cfg)
     if cfg.warehouse.snapshot and (changed_anything(summary) or snapshot_stale(wh, cfg)):
         with wh.connect() as con:
             refresh_snapshot(con, wh.path)
@@ -523,6 +556,16 @@ def older_scores(wh: Warehouse, cfg: Config) -> dict[str, int]:
     version = getattr(detectors[0].detector, "version", "unknown")
     with wh.transaction() as con:
         return older_versions(con, version, [d.name for d in detectors])
+
+
+def prune_archive(wh: Warehouse, cfg: Config, now: datetime | None = None) -> list[str]:
+    """Delete archive day folders past `[archive] retention_days`, and their index rows."""
+    archive = archive_for(cfg, even_if_disabled=True)
+    days = archive.prune(cfg.archive.retention_days, now) if archive is not None else []
+    if days:
+        with wh.transaction() as con:
+            store.forget_archive_days(con, days)
+    return days
 
 
 def snapshot_stale(wh: Warehouse, cfg: Config) -> bool:

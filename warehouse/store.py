@@ -260,6 +260,46 @@ def matches(con: Con, run_id: str | None = None, limit: int = 100) -> list[dict[
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
+# --- raw page archive index --------------------------------------------------------------------
+
+ARCHIVE_COLUMNS = ("article_id", "url", "final_url", "status", "content_type", "bytes", "fetched_at",
+                   "warc_file", "warc_offset", "warc_length", "run_id")
+
+
+def index_archived_pages(con: Con, rows: Sequence[dict[str, Any]]) -> int:
+    return insert_rows(con, "page_archive", rows, ARCHIVE_COLUMNS)
+
+
+def archived_locations(con: Con, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Where the latest archived page of each stored article is (fetched since `since`), in
+    file order, so the archive is read sequentially."""
+    cond, params = ("WHERE fetched_at >= ?", [since]) if since is not None else ("", [])
+    cur = con.execute(f"""
+        SELECT p.article_id, p.warc_file, p.warc_offset, p.warc_length, p.final_url
+        FROM (SELECT * FROM page_archive {cond}
+              QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY fetched_at DESC) = 1) p
+        WHERE EXISTS (SELECT 1 FROM articles a WHERE a.article_id = p.article_id)
+        ORDER BY p.warc_file, p.warc_offset""", params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def article_texts(con: Con, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Stored text, its source, extractor and hash of these articles, by id."""
+    cols = ("article_id", "text", "text_source", "extractor", "content_hash")
+    with _registered(con, "ids", pa.table({"v": list(article_ids)})):
+        rows = con.execute(f"SELECT {', '.join(cols)} FROM articles JOIN ids ON article_id = v").fetchall()
+    return {r[0]: dict(zip(cols, r)) for r in rows}
+
+
+def forget_archive_days(con: Con, days: Sequence[str]) -> None:
+    """Drop the index rows of deleted archive day folders ('YYYY/MM/DD')."""
+    if days:
+        with _registered(con, "gone", pa.table({"v": [d + "/" for d in days]})):
+            con.execute("DELETE FROM page_archive WHERE EXISTS "
+                        "(SELECT 1 FROM gone WHERE starts_with(page_archive.warc_file, gone.v))")
+
+
 # --- robots.txt cache ---------------------------------------------------------------------
 
 ROBOTS_COLUMNS = ("origin", "rule", "status", "body", "error", "fetched_at", "expires_at")
@@ -303,7 +343,8 @@ def upgrade_articles(con: Con, rows: Sequence[dict[str, Any]]) -> None:
         return
     sets = ", ".join(f"{c} = b.{c}" for c in UPGRADE_COLUMNS if c != "article_id")
     with _registered(con, "batch", _arrow(rows, UPGRADE_COLUMNS)):
-        con.execute(f"UPDATE articles SET {sets} FROM batch b WHERE articles.article_id = b.article_id")
+        con.execute(f"UPDATE articles SET {sets}, updated_at = now() FROM batch b "
+                    "WHERE articles.article_id = b.article_id")
 
 
 def replace_scores(con: Con, rows: Sequence[dict[str, Any]]) -> int:
