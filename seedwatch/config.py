@@ -32,6 +32,9 @@ class WarehouseConfig:
     snapshot: bool = True
     # A run that stores nothing new skips the copy, unless the snapshot is older than this.
     snapshot_max_age_minutes: float = 60.0
+    # incremental: Parquet parts of what each run changed, behind a catalog of views (cost
+    # follows the run); copy: a full copy of the database (cost follows its size).
+    snapshot_mode: str = "incremental"
     lock_timeout_seconds: float = 60.0
 
 
@@ -237,6 +240,8 @@ def _validate(cfg: Config) -> None:
     if lo < 0 or hi < lo:
         raise ConfigError(f"schedule.max_feed_interval_minutes: must be >= min_feed_interval_minutes "
                           f"(>= 0), got {lo:g} .. {hi:g}")
+    if cfg.warehouse.snapshot_mode not in ("incremental", "copy"):
+        raise ConfigError(f"warehouse.snapshot_mode: must be incremental or copy, got {cfg.warehouse.snapshot_mode!r}")
     if cfg.archive.retention_days < 0:
         raise ConfigError("archive.retention_days: must be >= 0 (0 keeps everything)")
     if cfg.fetch.robots_cache_hours <= 0:

@@ -544,7 +544,7 @@ def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
     prune_archive(wh, cfg)
     if cfg.warehouse.snapshot and (changed_anything(summary) or snapshot_stale(wh, cfg)):
         with wh.connect() as con:
-            refresh_snapshot(con, wh.path)
+            refresh_snapshot(con, wh.path, cfg.warehouse.snapshot_mode)
 
 
 def older_scores(wh: Warehouse, cfg: Config) -> dict[str, int]:

@@ -73,6 +73,10 @@ def damaged(path: str | Path, exc: BaseException | str) -> WarehouseDamaged:
     snap = snapshot_path(path)
     if path.name.endswith(".snapshot" + (path.suffix or ".duckdb")):
         advice = "it is rewritten after the monitor's next run that stores something; delete it meanwhile"
+    elif snap.is_file() and path.with_name(f"{path.stem}.read").is_dir():
+        # An incremental snapshot is a catalog of views over Parquet parts, not a copy.
+        advice = ("restore it from a backup; its read snapshot (up to one run old) still answers "
+                  "`seedwatch sql` and `seedwatch export`; or move it aside to start a new warehouse")
     elif snap.is_file():
         advice = (f"restore it from a backup, or from its read snapshot (up to one run old): "
                   f"cp {snap} {path}; or move it aside to start a new warehouse")

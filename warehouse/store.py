@@ -348,11 +348,20 @@ def upgrade_articles(con: Con, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def replace_scores(con: Con, rows: Sequence[dict[str, Any]]) -> int:
-    """Scores of re-scored articles: the same detector version's earlier verdict is replaced."""
-    return insert_rows(con, "scores", rows, SCORE_COLUMNS, on_conflict=(
-        "(article_id, topic, detector_version) DO UPDATE SET score = excluded.score, "
-        "decision = excluded.decision, explanation = excluded.explanation, "
-        "scored_at = excluded.scored_at"))
+    """Scores of re-scored articles: the same detector version's earlier verdict is replaced.
+    `scored_at` is the transaction's time (SQL `now()`), never earlier than the caller's: the
+    incremental read snapshot finds changed rows by their times (warehouse/readside.py)."""
+    if not rows:
+        return 0
+    cols = ", ".join(SCORE_COLUMNS)
+    picked = ", ".join("greatest(scored_at, now()) AS scored_at" if c == "scored_at" else c
+                       for c in SCORE_COLUMNS)
+    with _registered(con, "batch", _arrow(rows, SCORE_COLUMNS)):
+        return con.execute(
+            f"INSERT INTO scores ({cols}) SELECT {picked} FROM batch "
+            "ON CONFLICT (article_id, topic, detector_version) DO UPDATE SET score = excluded.score, "
+            "decision = excluded.decision, explanation = excluded.explanation, "
+            "scored_at = excluded.scored_at").fetchone()[0]
 
 
 def finish_page_retries(con: Con, done: Sequence[str], again: Sequence[dict[str, Any]]) -> None:
