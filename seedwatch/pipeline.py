@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from seedwatch.config import Config, ScheduleConfig
 from warehouse import store
 from warehouse.db import Warehouse
 from warehouse.snapshot import refresh_snapshot, remove_leftovers, snapshot_path
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -342,7 +345,13 @@ def archive_pages(cfg: Config, pages: dict[str, Any]) -> None:
     archive = archive_for(cfg)
     if archive is None:
         return
-    for link, where in archive.write(pages.values()).items():
+    try:
+        written = archive.write(pages.values())
+    except OSError as exc:  # a full disk, a folder that cannot be written: the run goes on
+        logger.warning("raw page archive not written (%s): these pages are stored unarchived",
+                    str(exc)[:200])
+        return
+    for link, where in written.items():
         pages[link].archived = where
 
 
@@ -542,7 +551,14 @@ def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
     with wh.transaction() as con:
         store.finish_run(con, summary.run_id, brief)
     prune_archive(wh, cfg)
-    if cfg.warehouse.snapshot and (changed_anything(summary) or snapshot_stale(wh, cfg)):
+    if changed_anything(summary) or snapshot_stale(wh, cfg):
+        refresh_read_snapshot(wh, cfg)
+
+
+def refresh_read_snapshot(wh: Warehouse, cfg: Config) -> None:
+    """Make what was written readable (`[warehouse] snapshot`, `snapshot_mode`): after a run,
+    and after `seedwatch rescore` and `seedwatch reextract`."""
+    if cfg.warehouse.snapshot:
         with wh.connect() as con:
             refresh_snapshot(con, wh.path, cfg.warehouse.snapshot_mode)
 

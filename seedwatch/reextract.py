@@ -5,8 +5,10 @@ is read back from the WARC archive, extracted by the current extractor on all co
 article's stored text is replaced when the new text is long enough (`[extract] min_chars`) and
 differs from what is stored (or the stored text came from the feed). A shorter result never
 replaces a page text: re-extraction only upgrades. Replaced articles get `updated_at`; their
-scores are then older than their text, which is what `seedwatch rescore` looks for
-(`articles.updated_at > scores.scored_at`). Nothing is fetched from the network.
+scores are then older than their text, and `seedwatch rescore --since DATE` takes articles
+whose text changed since DATE as well as those published since then. Nothing is fetched from
+the network. The command writes like a run: it takes the warehouse's run lock and runs as a
+Prefect flow (flows/reextract.py); the read snapshot is refreshed when texts were upgraded.
 """
 from __future__ import annotations
 
@@ -98,19 +100,34 @@ def reextract(cfg: Config, since: datetime | None = None, workers: int | None = 
                 store.upgrade_articles(con, ups)
             report.upgraded += len(ups)
             report.upgraded_ids += [u["article_id"] for u in ups]
+    if report.upgraded:
+        from seedwatch.pipeline import refresh_read_snapshot
+        refresh_read_snapshot(wh, cfg)
     return report
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from seedwatch.prefect_env import local_api
+    from seedwatch.runcmd import _waiting
+    from warehouse.runlock import run_lock
     cfg = load_config(args.config)
-    rep = reextract(cfg, args.since)
-    print(f"re-extracted {rep.examined} archived pages: {rep.upgraded} articles upgraded, "
-          f"{rep.unchanged} unchanged, {rep.kept} kept (new text too short), "
-          f"{rep.missing} missing from the archive")
-    for e in rep.errors:
+    warehouse = cfg.resolve(cfg.warehouse.path)
+    started = datetime.now(timezone.utc)
+    # Like a run and a rescore: the warehouse's run lock (waiting for a run), inside a flow.
+    with run_lock(warehouse, wait=True, on_wait=_waiting(warehouse)), local_api():
+        from flows.reextract import reextract_flow
+        rep = reextract_flow(config_path=str(Path(args.config).resolve()),
+                             since=args.since.isoformat() if args.since else None)
+    print(f"re-extracted {rep['examined']} archived pages: {rep['upgraded']} articles upgraded, "
+          f"{rep['unchanged']} unchanged, {rep['kept']} kept (new text too short), "
+          f"{rep['missing']} missing from the archive")
+    for e in rep["errors"]:
         print(f"  missing: {e}")
-    if rep.upgraded:
-        print("their scores predate the new text: run `seedwatch rescore` to score them again")
+    if rep["upgraded"]:
+        print("their scores predate the new text: score them again with "
+              f"`seedwatch rescore --since {started:%Y-%m-%dT%H:%M:%S}`")
     return 0
 
 

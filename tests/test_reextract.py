@@ -13,6 +13,8 @@ from warcio.archiveiterator import ArchiveIterator
 from extractors.article import extract_many
 from seedwatch import pipeline
 from seedwatch.reextract import reextract
+from seedwatch.rescore import rescore
+from warehouse.snapshot import snapshot_path
 from seedwatch.sitesrv import SiteServer
 from tests.conftest import FIXTURES, write_config
 
@@ -64,6 +66,7 @@ def test_reextract_upgrades_articles_from_the_archive(config_for, tmp_path):
     assert {res.final_url: res.content for res in ok.values()} == records
     assert _rows(cfg, "SELECT count(*) FROM page_archive")[0][0] == 2
 
+    started = datetime.now(timezone.utc)
     report = reextract(cfg, workers=1)  # the site is down now
     assert (report.examined, report.upgraded, report.missing) == (2, 2, 0)
     after = {t: (src, text, ext, why, upd) for t, src, text, ext, why, upd in _rows(
@@ -80,6 +83,19 @@ def test_reextract_upgrades_articles_from_the_archive(config_for, tmp_path):
     assert stale == 2
     # Untouched: the article whose page was missing keeps its feed text.
     assert after["Page that is missing"][0] == "feed_summary" and after["Page that is missing"][4] is None
+    # Readers see the upgrade at once: reextract refreshed the (incremental) read snapshot.
+    snap = duckdb.connect(str(snapshot_path(cfg.warehouse.path)), read_only=True)
+    try:
+        assert dict(snap.execute("SELECT title, text FROM articles").fetchall()) == \
+            {t: v[1] for t, v in after.items()}
+    finally:
+        snap.close()
+    # `rescore --since` the re-extraction takes exactly the upgraded articles (their news is
+    # older than that), and their verdicts are then newer than their texts.
+    summary = rescore(cfg, since=started)
+    assert summary.articles == 2
+    assert _rows(cfg, "SELECT count(*) FROM articles a JOIN scores s USING (article_id) "
+                      "WHERE a.updated_at > s.scored_at")[0][0] == 0
 
     again = reextract(cfg, workers=1)
     assert (again.upgraded, again.unchanged) == (0, 2)
@@ -108,3 +124,21 @@ def test_archive_off_and_cli_errors(config_for, tmp_path):
     done = subprocess.run([sys.executable, "-m", "seedwatch.cli", "reextract", "--config", str(path),
                            "--since", "2026-01-01"], capture_output=True, text=True)
     assert done.returncode == 0 and "re-extracted 0 archived pages" in done.stdout
+
+
+def test_unwritable_archive_loses_no_article(config_for, tmp_path):
+    """The archive folder cannot be made (a file stands in its way): the pages are stored
+    unarchived, with a warning, and the run goes on."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with SiteServer(FIXTURES / "site") as srv:
+        cfg = config_for([f"{srv.base}/feeds/wire.xml"], archive={"path": str(blocker / "archive")})
+        wh = pipeline.warehouse_for(cfg)
+        run_id = pipeline.new_run_id()
+        states = pipeline.register_feeds(wh, cfg, run_id)
+        pipeline.store_polls(wh, pipeline.poll(cfg, states), run_id)
+        result = pipeline.process_batch(wh, cfg, pipeline.load_detectors(cfg),
+                                        pipeline.next_pending(wh, 100), run_id)
+    assert result.articles == 3
+    assert _rows(cfg, "SELECT count(*), count(*) FILTER (text_source = 'page') FROM articles")[0] == (3, 2)
+    assert _rows(cfg, "SELECT count(*) FROM page_archive")[0][0] == 0
