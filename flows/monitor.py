@@ -19,6 +19,9 @@ from seedwatch.pipeline import RunSummary
 from warehouse.runlock import RunLocked, run_lock
 
 # Coarse tasks: Prefect costs milliseconds per task, so one task handles many feeds or pages.
+# Big arguments (the config with every feed, feed states, polls, pages) are passed in quote():
+# Prefect would otherwise walk every object in them twice per task call, looking for futures
+# (measured: about 1 ms of the flow process's CPU a page at 1,000 feeds).
 _task = dict(cache_policy=NO_CACHE, persist_result=False)
 
 
@@ -107,12 +110,13 @@ def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
     # Extraction workers (or the Dask client) start here, while the feeds are polled.
     with extractor_for(cfg) as extractor:
         with timed(summary, "inbox"):
-            inbox = ingest_inbox(cfg, summary.run_id)
+            inbox = ingest_inbox(quote(cfg), summary.run_id)
         summary.feedback_ingested, summary.requests_applied = inbox.feedback, inbox.requests
         with timed(summary, "feeds"):
-            states = register_feeds(cfg, summary.run_id)
-            polls = poll_feeds(cfg, states)
-            summary.feeds = store_entries(cfg, polls, summary.run_id)
+            states = register_feeds(quote(cfg), summary.run_id)
+            polls = poll_feeds(quote(cfg), quote(states))
+            summary.feeds = store_entries(quote(cfg), quote(polls), summary.run_id)
+            del polls  # the feeds' bodies and parsed entries: stored now, not needed again
         summary.new_entries = sum(f.new_entries for f in summary.feeds)
         log.info("feeds: %d polled %s, %d new entries", len(summary.feeds), summary.counts(),
                  summary.new_entries)
@@ -123,7 +127,7 @@ def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
         with timed(summary, "pages"):
             process_pending(cfg, wh, extractor, summary, deadline)
         with timed(summary, "page_retries"):
-            summary.pages_upgraded = retry_pages(cfg, summary.run_id, quote(extractor), deadline)
+            summary.pages_upgraded = retry_pages(quote(cfg), summary.run_id, quote(extractor), deadline)
         summary.page_budget_used_up = not pipeline.budget_left(deadline)
         if summary.page_budget_used_up:
             log.warning("page budget of %.0f s used up: %d pages wait for the next run, slow ones "
@@ -133,7 +137,7 @@ def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
     outlets = {s["feed_id"]: s.get("name") or s["url"] for s in states}
     pipeline.name_outlets(summary.matches, outlets)
     with timed(summary, "alerts"):
-        report = send_alerts(cfg)
+        report = send_alerts(quote(cfg))
     summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
     summary.alert_errors = report.errors
     with timed(summary, "finish"):
@@ -162,7 +166,7 @@ def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary,
         if not pending:
             return None
         with timed(summary, "fetch_pages"):
-            pages = fetch_pages(cfg, quote(pending), deadline)
+            pages = fetch_pages(quote(cfg), quote(pending), deadline)
         summary.pages_deferred += sum(1 for p in pages.values() if p.outcome == pipeline.DEFERRED)
         links, todo = pipeline.pages_to_extract(pages)
         return pending, pages, links, extractor.submit(todo)
@@ -174,7 +178,7 @@ def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary,
         with timed(summary, "extract_wait"):
             extracted = dict(zip(links, extractor.result(handle)))
         with timed(summary, "store"):  # overlaps the next batch's extraction
-            batch = store_batch(cfg, quote(pending), quote(pages), quote(extracted), summary.run_id)
+            batch = store_batch(quote(cfg), quote(pending), quote(pages), quote(extracted), summary.run_id)
         summary.new_articles += batch.articles
         summary.pages_fetched += batch.pages_fetched
         summary.pages_failed += batch.pages_failed
