@@ -33,7 +33,9 @@ def generate(wh: Warehouse, n: int) -> float:
         con.execute(f"""INSERT INTO feeds (feed_id, url, name) SELECT 'f' || i, 'https://feeds.example.org/' || i,
                         'Feed ' || i FROM range({FEEDS}) t(i)""")
         base = f"now() - INTERVAL 1 DAY - to_seconds({n} - i)"
-        con.execute(f"""INSERT INTO entries SELECT 'e' || i, 'f' || (i % {FEEDS}), 'g' || i,
+        con.execute(f"""INSERT INTO entries (entry_id, feed_id, guid, link, canonical_url, title,
+            summary, content, language, published, first_seen, run_id)
+            SELECT 'e' || i, 'f' || (i % {FEEDS}), 'g' || i,
             'https://news.example.org/a/' || i, 'https://news.example.org/a/' || i, 'Title ' || i,
             'Summary of ' || i, NULL, 'en', {base}, {base}, 'gen' FROM range({n}) t(i)""")
         con.execute(f"""INSERT INTO articles (article_id, canonical_url, url, feed_id, title, text, text_source,
@@ -41,7 +43,8 @@ def generate(wh: Warehouse, n: int) -> float:
             SELECT 'a' || i, 'https://news.example.org/a/' || i, 'https://news.example.org/a/' || i,
             'f' || (i % {FEEDS}), 'Title ' || i, repeat(md5(i::VARCHAR) || ' ', 30), 'page', 'gen',
             {base}, 'en', md5(i::VARCHAR), {base}, 'gen' FROM range({n}) t(i)""")
-        con.execute(f"""INSERT INTO scores SELECT 'a' || i, 'inter-korean-diplomacy', random(),
+        con.execute(f"""INSERT INTO scores (article_id, topic, score, decision, explanation,
+            detector_version, scored_at) SELECT 'a' || i, 'inter-korean-diplomacy', random(),
             i % 20 = 0, '{{"summary": "generated"}}', 'gen', {base} FROM range({n}) t(i)""")
         con.execute(f"""INSERT INTO fetch_log SELECT 'gen', 'page', 'https://news.example.org/a/' || i,
             'f' || (i % {FEEDS}), 200, 'ok', NULL, NULL, 80000, 40.0, {base} FROM range({n}) t(i)""")

@@ -1,4 +1,5 @@
-"""The raw page archive: every page body fetched, kept in WARC files (ISO 28500, via warcio).
+"""The raw page archive: every page body fetched, kept in WARC files (ISO 28500; written here, read
+with warcio).
 
 Layout: `<archive>/YYYY/MM/DD/<run_id>-<n>.warc.gz`, one file per batch of pages, one WARC
 `response` record per page (the HTTP status line, the headers we keep, then the body exactly
@@ -14,15 +15,15 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import re
 import shutil
+import uuid
 import zlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 COMPRESS_LEVEL = 1
 _counter = itertools.count()
@@ -35,6 +36,34 @@ def _gzip_member(data: bytes) -> bytes:
 
 def _status_line(status: int | None) -> str:
     return f"{status or 200} {'OK' if (status or 200) < 300 else 'Response'}"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _header(value: Any) -> bytes:
+    """A header value on one line (no CR, LF or other control characters)."""
+    return _CONTROL.sub("", str(value)).encode("utf-8", "replace")
+
+
+def response_record(p: Any) -> bytes:
+    """One WARC/1.0 `response` record (headers, then the HTTP status line, our kept headers
+    and the body as received after content decoding). Written by hand rather than through
+    warcio's writer: the same bytes warcio reads, without the two SHA-1 digests (optional in
+    WARC) and copies that made archiving ~0.6 ms of the flow process's CPU a page."""
+    body = p.content
+    http = (b"HTTP/1.1 " + _header(_status_line(p.status)) + b"\r\n"
+            b"Content-Type: " + _header(p.content_type or "application/octet-stream") + b"\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    head = (b"WARC/1.0\r\n"
+            b"WARC-Type: response\r\n"
+            b"WARC-Record-ID: <urn:uuid:" + str(uuid.uuid4()).encode() + b">\r\n"
+            b"WARC-Date: " + p.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + b"\r\n"
+            b"WARC-Target-URI: " + _header(p.final_url) + b"\r\n"
+            b"WARC-Refers-To-Target-URI: " + _header(p.url) + b"\r\n"
+            b"Content-Type: application/http; msgtype=response\r\n"
+            b"Content-Length: " + str(len(http) + len(body)).encode() + b"\r\n\r\n")
+    return b"".join((head, http, body, b"\r\n\r\n"))
 
 
 class PageArchive:
@@ -53,22 +82,11 @@ class PageArchive:
         rel = Path(f"{now:%Y/%m/%d}") / f"{now:%H%M%S}-{label}-{os.getpid()}-{next(_counter)}.warc.gz"
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = WARCWriter(io.BytesIO(), gzip=False)
         out: dict[str, dict[str, Any]] = {}
         with open(path, "ab") as f:
             offset = f.tell()
             for p in pages:
-                headers = [("Content-Type", p.content_type or "application/octet-stream"),
-                           ("Content-Length", str(len(p.content)))]
-                http = StatusAndHeaders(_status_line(p.status), headers, protocol="HTTP/1.1")
-                record = writer.create_warc_record(
-                    p.final_url, "response", payload=io.BytesIO(p.content), length=len(p.content),
-                    http_headers=http,
-                    warc_headers_dict={"WARC-Date": p.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                       "WARC-Refers-To-Target-URI": p.url})
-                buf = io.BytesIO()
-                WARCWriter(buf, gzip=False).write_record(record)
-                member = _gzip_member(buf.getvalue())
+                member = _gzip_member(response_record(p))
                 f.write(member)
                 out[p.url] = {"url": p.url, "warc_file": str(rel), "warc_offset": offset, "warc_length": len(member),
                               "final_url": p.final_url, "status": p.status,
