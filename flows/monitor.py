@@ -188,6 +188,8 @@ def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary,
         summary.pages_fetched += batch.pages_fetched
         summary.pages_failed += batch.pages_failed
         summary.matches += batch.matches
+        del pages, extracted  # this batch's bodies and texts: stored
+        pipeline.trim_memory()
         log.info("articles: %d stored (%d pages, %d page failures), %d matches so far",
                  summary.new_articles, summary.pages_fetched, summary.pages_failed, len(summary.matches))
 
