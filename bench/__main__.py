@@ -43,6 +43,9 @@ def write_config(path: Path, base: str, corpus: Corpus | None, warehouse: Path, 
              f"batch_size = {args.batch_size}",
              # The whole corpus is one run's work: no page budget (older checkouts lack the key).
              *([] if args.code else ["page_budget_seconds = 0"]), "",
+             # Every feed on every run: the unchanged poll must poll them all.
+             *([] if args.code else ["[schedule]", "min_feed_interval_minutes = 0",
+                                     "max_feed_interval_minutes = 0", ""]),
              "[extract]", f"workers = {args.workers}", ""]
     if args.dask:
         lines += ["[runner]", f'dask_address = "{args.dask}"', ""]
@@ -196,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-limit", action="store_true", help="no extraction-only measurement")
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--refresh-sizes", default="10000,100000,1000000",
+                    help="warehouse sizes (articles) for the post-run read-refresh measurement; '' skips it")
     args = ap.parse_args(argv)
     if args.quick:
         args.pages, args.feeds, args.repeat = 300, 200, 1
@@ -246,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         last_cfg = Path(e2e[modes[-1]][-1]["config"])
         results["detection"] = measure_detection(last_cfg)
         results["warehouse_writes"] = measure_writes(last_cfg, work, args.batch_size)
+        if args.refresh_sizes:
+            from bench.refresh import measure as measure_refresh
+            print("read refresh after a run of 200 articles, by warehouse size:", flush=True)
+            results["refresh"] = measure_refresh([int(x) for x in args.refresh_sizes.split(",")],
+                                                 work=work)
         results["limit_runs"] = limits
         results["e2e_runs"] = e2e
         report(results, limits, e2e, len(corpus.feeds))
@@ -301,6 +311,14 @@ def report(results: dict[str, Any], limits: list[dict], e2e: dict[str, list[dict
     w = results["warehouse_writes"]
     print(f"warehouse writes  {w['rows_per_second']} rows/s ({w['articles']} articles + {w['scores']} scores, "
           f"transactions of {w['batch']})")
+    ref = results.get("refresh")
+    if ref:
+        cells = "; ".join(f"{r['articles']:,}: {r['refresh_median_seconds']} s"
+                          + (f" (full copy {r['full_copy_seconds']} s)" if "full_copy_seconds" in r else "")
+                          for r in ref)
+        flat = ref[-1]["refresh_median_seconds"] / max(ref[0]["refresh_median_seconds"], 1e-9)
+        print(f"read refresh      median after a run of 200 articles, by warehouse size: {cells}; "
+              f"largest / smallest = {flat:.2f}")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,16 @@ The spec names a config file (the corpus feeds) and a warm-up config. Steps:
 2. the measured run: every feed new, every page fetched, extracted, scored and stored;
 3. the same feeds again: every feed answers 304 (the unchanged poll).
 
-Peak memory is this process plus its children (extraction workers), from getrusage.
+Peak memory is this process (getrusage) plus its largest child: the extraction workers and the
+forkserver, each read from /proc/PID/status (VmHWM) while it lives.
 """
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
+import threading
 import time
 from typing import Any
 
@@ -22,6 +25,58 @@ def peak_rss_mb() -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"self_mb": round(own, 1), "children_mb": round(kids, 1)}
+
+
+def _hwm_mb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+class DescendantPeaks(threading.Thread):
+    """Samples, every `every` seconds, the peak RSS (VmHWM) of every process descended from
+    this one (the forkserver and the extraction workers it forks), keeping each one's largest.
+    Workers end with each flow run, so they are read while they live."""
+
+    def __init__(self, every: float = 0.5):
+        super().__init__(daemon=True)
+        self.every, self.peaks, self._stop_event = every, {}, threading.Event()
+
+    def _children(self) -> dict[int, int]:
+        parents = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat", encoding="ascii", errors="replace") as f:
+                        parents[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass
+        return parents
+
+    def sample(self) -> None:
+        parents, me = self._children(), os.getpid()
+        for pid in parents:
+            p, hops = parents.get(pid), 0
+            while p not in (None, 0, 1, me) and hops < 8:
+                p, hops = parents.get(p), hops + 1
+            if p == me:
+                mb = _hwm_mb(pid)
+                if mb is not None:
+                    self.peaks[pid] = max(mb, self.peaks.get(pid, 0.0))
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.every):
+            self.sample()
+
+    def stop(self) -> list[float]:
+        self._stop_event.set()
+        self.sample()
+        return list(self.peaks.values())
 
 
 def _cpu() -> tuple[float, float]:
@@ -43,6 +98,8 @@ def main() -> None:
     _run(mode, spec["warmup_config"])
     out["warmup_seconds"] = round(time.perf_counter() - t, 2)
 
+    watcher = DescendantPeaks()
+    watcher.start()
     c0 = _cpu()
     t = time.perf_counter()
     first = _run(mode, spec["config"])
@@ -62,6 +119,7 @@ def main() -> None:
     out["poll"] = {"feeds": _counts(again), "new_articles": again.get("new_articles"),
                    "stage_seconds": again.get("stage_seconds")}
 
+    workers_hwm = watcher.stop()
     from extractors.pool import shutdown
     shutdown()
     # Workers are children of the forkserver process, not of this one: their CPU time and
@@ -73,6 +131,13 @@ def main() -> None:
                           # all extraction happens in the measured run (the polls find no pages)
                           "extraction_workers": round(c2[1] - c0[1], 2)}
     out["memory"] = peak_rss_mb()
+    # RUSAGE_CHILDREN's maxrss counts, for a child that forked from this process and then
+    # exec'd (the forkserver), this process's size at that fork: memory it shared, never held
+    # on its own. Each worker's and the forkserver's own high-water mark (VmHWM) is the figure.
+    out["memory"]["children_rusage_mb"] = out["memory"]["children_mb"]
+    if workers_hwm:
+        out["memory"]["children_mb"] = max(workers_hwm)
+        out["memory"]["all_workers_mb"] = round(sum(workers_hwm), 1)
     print(json.dumps(out, default=str))
 
 

@@ -51,8 +51,8 @@ def build_article(entry: FeedEntry, feed_id: str, page: FetchResult | None,
         "content_hash": content_hash(text),
         "first_seen": now,
         "run_id": run_id,
+        "fallback_reason": None if source == "page" else fallback_reason(page, ex, min_chars),
     }
-
 
 
 def published_of(entry: FeedEntry, page_date: str | None, now: datetime
@@ -66,3 +66,14 @@ def published_of(entry: FeedEntry, page_date: str | None, now: datetime
     if when is not None and note:
         note = note.replace("first-seen time used", "page date used")
     return when, note or page_note
+
+
+def fallback_reason(page: FetchResult | None, ex: dict[str, Any], min_chars: int) -> str:
+    """Why the feed's own text stands in for the page's (one line, stored with the article)."""
+    if page is None:
+        return "the entry has no link to fetch"
+    if page.outcome != "ok":
+        return (page.error or f"page {page.outcome}")[:300]
+    if ex.get("error"):
+        return f"extraction failed: {ex['error']}"[:300]
+    return f"page text shorter than {min_chars} characters"

@@ -13,6 +13,7 @@ import charset_normalizer
 import feedparser
 
 from extractors.dates import checked_date
+from extractors.schedule import declared_interval
 from extractors.urls import canonical_url, strip_userinfo
 
 # A DOCTYPE that declares entities is the vehicle of "billion laughs"-style expansion: drop it.
@@ -54,6 +55,8 @@ class ParsedFeed:
     language: str | None
     entries: list[FeedEntry]
     warning: str | None  # set when the feed parsed only after recovering from an error
+    # Minutes between updates the feed declares (RSS <ttl>, sy:updatePeriod/updateFrequency).
+    declared_interval_minutes: float | None = None
 
 
 def html_to_text(value: str) -> str:
@@ -204,4 +207,6 @@ def parse_feed(body: bytes, content_type: str | None = None, base_url: str | Non
         notes.append(f"recovered from: {parsed.get('bozo_exception')}")
     entries = distinct_entries([_entry(e, lang, fetched_at) for e in parsed.entries])
     warning = "; ".join(notes)[:300] or None
-    return ParsedFeed(html_to_text(parsed.feed.get("title", "")), lang, entries, warning)
+    declared = declared_interval(parsed.feed.get("ttl"), parsed.feed.get("sy_updateperiod"),
+                                 parsed.feed.get("sy_updatefrequency"))
+    return ParsedFeed(html_to_text(parsed.feed.get("title", "")), lang, entries, warning, declared)

@@ -20,8 +20,10 @@ from datetime import datetime, timezone
 from typing import Iterable
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
+from extractors.netstream import AsyncioBackend
 from extractors.urls import UnsafeURL, check_address, check_scheme, strip_userinfo
 from seedwatch.config import FetchConfig
 
@@ -148,6 +150,18 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
+def _transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport (HTTP/1.1, its TLS defaults, no proxy), its connection pool on
+    plain asyncio streams (`extractors.netstream`) instead of anyio's."""
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=transport._pool._ssl_context, max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry, http1=True, http2=False,
+        network_backend=AsyncioBackend())
+    return transport
+
+
 class Fetcher:
     """Fetches many URLs concurrently within the configured bounds."""
 
@@ -159,8 +173,8 @@ class Fetcher:
         timeout = httpx.Timeout(cfg.read_timeout_seconds, connect=cfg.connect_timeout_seconds)
         limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
         headers = {"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"}
-        self._client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False,
-                                         headers=headers, trust_env=False)
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, headers=headers,
+                                         trust_env=False, transport=_transport(limits))
 
     async def __aenter__(self) -> "Fetcher":
         return self

@@ -19,6 +19,9 @@ from seedwatch.pipeline import RunSummary
 from warehouse.runlock import RunLocked, run_lock
 
 # Coarse tasks: Prefect costs milliseconds per task, so one task handles many feeds or pages.
+# Big arguments (the config with every feed, feed states, polls, pages) are passed in quote():
+# Prefect would otherwise walk every object in them twice per task call, looking for futures
+# (measured: about 1 ms of the flow process's CPU a page at 1,000 feeds).
 _task = dict(cache_policy=NO_CACHE, persist_result=False)
 
 
@@ -39,7 +42,7 @@ def poll_feeds(cfg: Config, states: list[dict]) -> list:
 
 @task(name="store-entries", **_task)
 def store_entries(cfg: Config, polls: list, run_id: str) -> list:
-    return pipeline.store_polls(pipeline.warehouse_for(cfg), polls, run_id)
+    return pipeline.store_polls(pipeline.warehouse_for(cfg), polls, run_id, cfg.schedule)
 
 
 @task(name="fetch-pages", **_task)
@@ -48,18 +51,17 @@ def fetch_pages(cfg: Config, pending: list[dict], deadline: float | None = None)
 
 
 @task(name="store-batch", **_task)
-def store_batch(cfg: Config, pending: list[dict], pages: dict, extracted: dict,
+def store_batch(cfg: Config, detectors: list, pending: list[dict], pages: dict, extracted: dict,
                 run_id: str) -> pipeline.BatchResult:
     articles, log = pipeline.assemble_articles(cfg, pending, pages, extracted, run_id)
-    wh = pipeline.warehouse_for(cfg)
-    return pipeline.store_batch(wh, pipeline.load_detectors(cfg, wh),
-                                articles, log)
+    return pipeline.store_batch(pipeline.warehouse_for(cfg), detectors, articles, log)
 
 
 @task(name="retry-pages", **_task)
-def retry_pages(cfg: Config, run_id: str, extractor: Any, deadline: float | None = None) -> int:
+def retry_pages(cfg: Config, detectors: list, run_id: str, extractor: Any,
+                deadline: float | None = None) -> int:
     wh = pipeline.warehouse_for(cfg)
-    return pipeline.retry_pages(wh, cfg, pipeline.load_detectors(cfg, wh), run_id,
+    return pipeline.retry_pages(wh, cfg, detectors, run_id,
                                 extract=lambda pages: extractor.result(extractor.submit(pages)),
                                 deadline=deadline)
 
@@ -107,12 +109,16 @@ def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
     # Extraction workers (or the Dask client) start here, while the feeds are polled.
     with extractor_for(cfg) as extractor:
         with timed(summary, "inbox"):
-            inbox = ingest_inbox(cfg, summary.run_id)
+            inbox = ingest_inbox(quote(cfg), summary.run_id)
         summary.feedback_ingested, summary.requests_applied = inbox.feedback, inbox.requests
+        # The detectors with the analyst's labels (just taken in): the same for the whole run,
+        # read once rather than once a batch (each read opens the warehouse file).
+        detectors = pipeline.load_detectors(cfg, wh)
         with timed(summary, "feeds"):
-            states = register_feeds(cfg, summary.run_id)
-            polls = poll_feeds(cfg, states)
-            summary.feeds = store_entries(cfg, polls, summary.run_id)
+            states = register_feeds(quote(cfg), summary.run_id)
+            polls = poll_feeds(quote(cfg), quote(states))
+            summary.feeds = store_entries(quote(cfg), quote(polls), summary.run_id)
+            del polls  # the feeds' bodies and parsed entries: stored now, not needed again
         summary.new_entries = sum(f.new_entries for f in summary.feeds)
         log.info("feeds: %d polled %s, %d new entries", len(summary.feeds), summary.counts(),
                  summary.new_entries)
@@ -121,9 +127,10 @@ def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
         # One time budget for all page fetching of the run (`[fetch] page_budget_seconds`).
         deadline = pipeline.page_deadline(cfg)
         with timed(summary, "pages"):
-            process_pending(cfg, wh, extractor, summary, deadline)
+            process_pending(cfg, wh, extractor, summary, deadline, detectors)
         with timed(summary, "page_retries"):
-            summary.pages_upgraded = retry_pages(cfg, summary.run_id, quote(extractor), deadline)
+            summary.pages_upgraded = retry_pages(quote(cfg), quote(detectors), summary.run_id,
+                                                 quote(extractor), deadline)
         summary.page_budget_used_up = not pipeline.budget_left(deadline)
         if summary.page_budget_used_up:
             log.warning("page budget of %.0f s used up: %d pages wait for the next run, slow ones "
@@ -133,7 +140,7 @@ def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
     outlets = {s["feed_id"]: s.get("name") or s["url"] for s in states}
     pipeline.name_outlets(summary.matches, outlets)
     with timed(summary, "alerts"):
-        report = send_alerts(cfg)
+        report = send_alerts(quote(cfg))
     summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
     summary.alert_errors = report.errors
     with timed(summary, "finish"):
@@ -145,7 +152,7 @@ def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
 
 
 def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary,
-                    deadline: float | None = None) -> None:
+                    deadline: float | None = None, detectors: list | None = None) -> None:
     """Pending entries in batches of `[fetch] batch_size`, as a pipeline two batches deep:
     while the workers extract batch N, this process stores batch N-1 and fetches batch N+1,
     then queues N+1 behind N, so the workers never wait for fetching or storing. Each batch
@@ -153,6 +160,7 @@ def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary,
     Once the page budget (`deadline`) is used up no further batch is started: the entries
     left wait, pending, for the next run."""
     log = get_run_logger()
+    detectors = detectors if detectors is not None else pipeline.load_detectors(cfg, wh)
 
     def start(after: Any) -> tuple | None:
         if not pipeline.budget_left(deadline):
@@ -162,7 +170,7 @@ def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary,
         if not pending:
             return None
         with timed(summary, "fetch_pages"):
-            pages = fetch_pages(cfg, quote(pending), deadline)
+            pages = fetch_pages(quote(cfg), quote(pending), deadline)
         summary.pages_deferred += sum(1 for p in pages.values() if p.outcome == pipeline.DEFERRED)
         links, todo = pipeline.pages_to_extract(pages)
         return pending, pages, links, extractor.submit(todo)
@@ -174,11 +182,14 @@ def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary,
         with timed(summary, "extract_wait"):
             extracted = dict(zip(links, extractor.result(handle)))
         with timed(summary, "store"):  # overlaps the next batch's extraction
-            batch = store_batch(cfg, quote(pending), quote(pages), quote(extracted), summary.run_id)
+            batch = store_batch(quote(cfg), quote(detectors), quote(pending), quote(pages),
+                                quote(extracted), summary.run_id)
         summary.new_articles += batch.articles
         summary.pages_fetched += batch.pages_fetched
         summary.pages_failed += batch.pages_failed
         summary.matches += batch.matches
+        del pages, extracted  # this batch's bodies and texts: stored
+        pipeline.trim_memory()
         log.info("articles: %d stored (%d pages, %d page failures), %d matches so far",
                  summary.new_articles, summary.pages_fetched, summary.pages_failed, len(summary.matches))
 

@@ -57,7 +57,8 @@ def user_facing(exc: BaseException) -> str | None:
                 "is and run again (nothing stored is lost)")
     if is_damage(exc):
         return (f"the warehouse file is damaged ({str(exc).splitlines()[0][:200]}): restore it from a "
-                "backup or from its .snapshot.duckdb copy, or move it aside to start a new warehouse")
+                "backup (its read snapshot, up to one run old, still answers `seedwatch sql` and "
+                "`seedwatch export`), or move it aside to start a new warehouse")
     try:
         from detection.errors import TopicError
     except ImportError:  # pragma: no cover

@@ -296,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("alerts", cmd_alerts_test, "send a test message to every configured alert channel")
     sp.add_argument("action", choices=["test"])
+
+    from seedwatch import reextract
+    reextract.add_parser(add)
     return p
 
 

@@ -32,6 +32,9 @@ class WarehouseConfig:
     snapshot: bool = True
     # A run that stores nothing new skips the copy, unless the snapshot is older than this.
     snapshot_max_age_minutes: float = 60.0
+    # incremental: Parquet parts of what each run changed, behind a catalog of views (cost
+    # follows the run); copy: a full copy of the database (cost follows its size).
+    snapshot_mode: str = "incremental"
     lock_timeout_seconds: float = 60.0
 
 
@@ -39,6 +42,10 @@ class WarehouseConfig:
 class ScheduleConfig:
     interval_minutes: float = 10.0
     cron: str = ""
+    # Each feed is polled at the rate it publishes (extractors/schedule.py), within these bounds;
+    # a run polls only the feeds that are due. 0 and 0: every feed on every run.
+    min_feed_interval_minutes: float = 10.0
+    max_feed_interval_minutes: float = 1440.0
 
 
 @dataclass(frozen=True)
@@ -63,12 +70,24 @@ class FetchConfig:
     # queue (their articles are stored with the feed's text), pages not started yet wait for
     # the next run. 0 turns the budget off.
     page_budget_seconds: float = 60.0
+    # Obey each site's robots.txt for feeds and pages (a refused page: the feed's text stands in).
+    respect_robots: bool = True
+    robots_cache_hours: float = 24.0
 
 
 @dataclass(frozen=True)
 class ExtractConfig:
     workers: int = 0  # 0: one process per core
     min_chars: int = 200  # shorter page text falls back to the feed's own content
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    # Every fetched page body, compressed, in WARC files (extractors/archive.py), so that
+    # `seedwatch reextract` can run a newer extractor on them later.
+    enabled: bool = True
+    path: str = ""  # empty: `<warehouse name>.archive/` beside the warehouse file
+    retention_days: float = 90.0  # day folders older than this are deleted; 0 keeps everything
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,7 @@ class Config:
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
@@ -156,6 +176,7 @@ _SECTIONS = {
     "extract": ExtractConfig,
     "runner": RunnerConfig,
     "ui": UiConfig,
+    "archive": ArchiveConfig,
 }
 _LISTS = {"feeds": FeedConfig, "topics": TopicConfig, "alerts": AlertConfig}
 _ALERT_MODES = ("immediate", "hourly", "daily")
@@ -215,6 +236,16 @@ def _build(cls: type, data: Any, key: str) -> Any:
 def _validate(cfg: Config) -> None:
     if cfg.schedule.interval_minutes <= 0 and not cfg.schedule.cron:
         raise ConfigError("schedule.interval_minutes: must be > 0 (or set schedule.cron)")
+    lo, hi = cfg.schedule.min_feed_interval_minutes, cfg.schedule.max_feed_interval_minutes
+    if lo < 0 or hi < lo:
+        raise ConfigError(f"schedule.max_feed_interval_minutes: must be >= min_feed_interval_minutes "
+                          f"(>= 0), got {lo:g} .. {hi:g}")
+    if cfg.warehouse.snapshot_mode not in ("incremental", "copy"):
+        raise ConfigError(f"warehouse.snapshot_mode: must be incremental or copy, got {cfg.warehouse.snapshot_mode!r}")
+    if cfg.archive.retention_days < 0:
+        raise ConfigError("archive.retention_days: must be >= 0 (0 keeps everything)")
+    if cfg.fetch.robots_cache_hours <= 0:
+        raise ConfigError("fetch.robots_cache_hours: must be > 0")
     if cfg.fetch.max_bytes < 1024:
         raise ConfigError("fetch.max_bytes: must be at least 1024")
     if cfg.fetch.page_budget_seconds < 0:

@@ -22,7 +22,9 @@ def demo_config(base: str, out: Path) -> str:
     seeds = (DEMO_DIR.parent / "seeds").resolve()
     lines = [
         "[warehouse]", f'path = "{(out / "warehouse.duckdb").resolve()}"', "",
-        "[schedule]", "interval_minutes = 1", "",
+        "[schedule]", "interval_minutes = 1",
+        "# the demo polls every feed on every run (a real config lets each feed's rate decide)",
+        "min_feed_interval_minutes = 0", "max_feed_interval_minutes = 0", "",
         "[fetch]", "allow_private_addresses = true", "retries = 1", "backoff_seconds = 0.2", "",
     ]
     for topic in sorted(seeds.glob("*.toml")):

@@ -13,7 +13,8 @@ from seedwatch.config import Config
 from warehouse import store
 from warehouse.db import Warehouse
 
-_COLUMNS = ["id", "feed", "url", "state", "last outcome", "failures", "score", "next fetch", "last error"]
+_COLUMNS = ["id", "feed", "url", "state", "last outcome", "failures", "score", "next fetch", "every",
+            "last error"]
 
 
 class FeedCommandError(Exception):
@@ -55,13 +56,16 @@ def _state_word(row: dict[str, Any], now: datetime) -> str:
 
 
 def _describe(row: dict[str, Any], now: datetime) -> list[Any]:
-    after = row.get("next_fetch_after")
+    # The later of the backoff and the adaptive schedule (extractors/schedule.py).
+    after = max((t for t in (row.get("next_fetch_after"), row.get("next_poll_at")) if t is not None),
+                default=None)
+    every = row.get("poll_interval_minutes")
     error = row.get("disabled_reason") if row.get("disabled") else row.get("last_error")
     return [row.get("feed_id") or "", row.get("name") or "", row["url"], _state_word(row, now),
             row.get("last_outcome") or "never fetched",
             row.get("consecutive_failures") or 0, f"{row.get('failure_score') or 0:.1f}",
             f"{after:%Y-%m-%d %H:%M}" if after is not None and after > now else "",
-            (error or "")[:120]]
+            f"{every:g} min" if every else "", (error or "")[:120]]
 
 
 def list_feeds(cfg: Config) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -23,10 +24,14 @@ from extractors.http import DEFERRED, TEMPORARY
 from extractors.feeds import FeedEntry
 from extractors.polling import FeedPoll, fetch_pages, poll_feeds
 from extractors.pool import extract_pages
-from seedwatch.config import Config
+from extractors.archive import PageArchive
+from extractors.robots import RobotsPolicy
+from seedwatch.config import Config, ScheduleConfig
 from warehouse import store
 from warehouse.db import Warehouse
 from warehouse.snapshot import refresh_snapshot, remove_leftovers, snapshot_path
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -188,8 +193,39 @@ def register_feeds(wh: Warehouse, cfg: Config, run_id: str) -> list[dict[str, An
     return [states[f.url] for f in cfg.feeds]
 
 
-def poll(cfg: Config, states: list[dict[str, Any]]) -> list[FeedPoll]:
-    return poll_feeds(cfg.fetch, states)
+def poll(cfg: Config, states: list[dict[str, Any]], now: datetime | None = None) -> list[FeedPoll]:
+    """Poll the feeds that are due (schedule, backoff), within robots.txt."""
+    robots = robots_policy(cfg)
+    polls = poll_feeds(cfg.fetch, states, now=now, robots=robots,
+                       max_interval=cfg.schedule.max_feed_interval_minutes)
+    save_robots(cfg, robots)
+    return polls
+
+
+# robots.txt policies by warehouse file: loaded from the warehouse once per process, then kept.
+_ROBOTS: dict[str, RobotsPolicy] = {}
+
+
+def robots_policy(cfg: Config) -> RobotsPolicy | None:
+    """The robots.txt cache of this warehouse, or None when `[fetch] respect_robots = false`."""
+    if not cfg.fetch.respect_robots:
+        return None
+    where = str(cfg.resolve(cfg.warehouse.path))
+    policy = _ROBOTS.get(where)
+    if policy is None or policy.cache_for != timedelta(hours=cfg.fetch.robots_cache_hours):
+        policy = RobotsPolicy(cfg.fetch.robots_cache_hours)
+        with warehouse_for(cfg).connect() as con:
+            policy.load(store.robots_entries(con))
+        _ROBOTS[where] = policy
+    return policy
+
+
+def save_robots(cfg: Config, robots: RobotsPolicy | None) -> None:
+    """Store the robots.txt files fetched since the last save (the cache outlives the process)."""
+    rows = robots.take_new() if robots is not None else []
+    if rows:
+        with warehouse_for(cfg).transaction() as con:
+            store.save_robots(con, rows)
 
 
 def _entry_row(p: FeedPoll, e: FeedEntry, run_id: str, now: datetime) -> dict[str, Any]:
@@ -207,9 +243,12 @@ def _fetch_row(run_id: str, kind: str, res: Any, feed_id: str | None, outcome: s
             "fetched_at": res.fetched_at}
 
 
-def store_polls(wh: Warehouse, polls: list[FeedPoll], run_id: str) -> list[FeedLine]:
-    """Fetch log, new feed state and entries of every polled feed, in one transaction."""
-    now = datetime.now(timezone.utc)
+def store_polls(wh: Warehouse, polls: list[FeedPoll], run_id: str,
+                schedule: ScheduleConfig | None = None, now: datetime | None = None) -> list[FeedLine]:
+    """Fetch log, new feed state (with its next poll) and entries of every polled feed, in one
+    transaction."""
+    now = now or datetime.now(timezone.utc)
+    schedule = schedule or ScheduleConfig()
     fetches, states, entries = [], [], []
     for p in polls:
         if p.fetch is not None:
@@ -221,10 +260,22 @@ def store_polls(wh: Warehouse, polls: list[FeedPoll], run_id: str) -> list[FeedL
         entries += [_entry_row(p, e, run_id, now) for e in p.entries]
     with wh.transaction() as con:
         store.log_fetches(con, fetches)
-        store.update_feed_states(con, states)
         added = store.insert_entries_by_feed(con, entries)  # one statement for all feeds
+        for p in polls:  # the next poll follows the new entries just counted
+            if p.state is not None:
+                p.state.update(next_poll(p, added.get(p.feed_id, 0), now, schedule))
+        store.update_feed_states(con, states)
     return [FeedLine(p.name or p.url, p.url, p.outcome, p.reason or p.warning, len(p.entries),
                      added.get(p.feed_id, 0)) for p in polls]
+
+
+def next_poll(p: FeedPoll, new_entries: int, now: datetime, sched: ScheduleConfig) -> dict[str, Any]:
+    """Schedule columns of a polled feed (extractors.schedule)."""
+    from extractors.schedule import schedule
+    outcome = p.outcome if p.fetch is not None else "failed"
+    return schedule(p.prior or {}, outcome, new_entries, now, sched.min_feed_interval_minutes,
+                    sched.max_feed_interval_minutes, p.declared_interval_minutes,
+                    [e.published for e in p.entries])
 
 
 # --- stage 2: pages, articles, scores ------------------------------------------------------
@@ -271,7 +322,37 @@ def fetch_batch(cfg: Config, pending: list[dict[str, Any]], deadline: float | No
     """The pages of the pending entries that have a link, by link; with `deadline`, pages
     still loading then are failed (temporary) and those not started are `deferred`."""
     links = list(dict.fromkeys(r["link"] for r in pending if r["canonical_url"]))
-    return {res.url: res for res in fetch_pages(cfg.fetch, links, deadline)}
+    robots = robots_policy(cfg)
+    pages = {res.url: res for res in fetch_pages(cfg.fetch, links, deadline, robots)}
+    save_robots(cfg, robots)
+    archive_pages(cfg, pages)
+    return pages
+
+
+def archive_for(cfg: Config, even_if_disabled: bool = False) -> PageArchive | None:
+    """The raw page archive (`[archive]`), or None when it is off."""
+    if not cfg.archive.enabled and not even_if_disabled:
+        return None
+    if cfg.archive.path:
+        return PageArchive(cfg.resolve(cfg.archive.path))
+    wh = cfg.resolve(cfg.warehouse.path)
+    return PageArchive(wh.with_name(f"{wh.stem}.archive"))
+
+
+def archive_pages(cfg: Config, pages: dict[str, Any]) -> None:
+    """Write the bodies of the pages fetched fine to the WARC archive; each page then carries
+    where (`archived`), and its article's store adds the row to `page_archive`."""
+    archive = archive_for(cfg)
+    if archive is None:
+        return
+    try:
+        written = archive.write(pages.values())
+    except OSError as exc:  # a full disk, a folder that cannot be written: the run goes on
+        logger.warning("raw page archive not written (%s): these pages are stored unarchived",
+                    str(exc)[:200])
+        return
+    for link, where in written.items():
+        pages[link].archived = where
 
 
 def pages_to_extract(pages: dict[str, Any]) -> tuple[list[str], list[tuple[bytes, str | None]]]:
@@ -304,6 +385,8 @@ def assemble_articles(cfg: Config, pending: list[dict[str, Any]], pages: dict[st
             continue
         ex = extracted.get(row["link"])
         art = build_article(_as_entry(row), row["feed_id"], page, ex, cfg.extract.min_chars, run_id, now)
+        if getattr(page, "archived", None):
+            art["archived"] = page.archived
         if page is not None and page.outcome == "failed" and page.error_class == TEMPORARY:
             art["retry_link"] = row["link"]  # stored with the feed's text; the page comes later
         articles.append(art)
@@ -345,11 +428,14 @@ def store_batch(wh: Warehouse, detectors: list[TopicDetector], articles: list[di
     retries = [{"article_id": store.article_key(a["canonical_url"]), "link": a["retry_link"],
                 "attempts": 0, "next_attempt_at": now + PAGE_RETRY_BASE, "last_error": None,
                 "created_at": now} for a in articles if a.get("retry_link")]
+    archived = [{**a["archived"], "article_id": store.article_key(a["canonical_url"]),
+                 "run_id": a.get("run_id")} for a in articles if a.get("archived")]
     with wh.transaction() as con:
         store.log_fetches(con, log)
         added = store.insert_articles(con, articles)
         store.insert_scores(con, scores)
         store.schedule_page_retries(con, retries)
+        store.index_archived_pages(con, archived)
     by_id = {store.article_key(a["canonical_url"]): a for a in articles}
     matches = [{**by_id[s["article_id"]], **s} for s in scores if s["decision"]]
     failed = sum(1 for r in log if r["outcome"] != "ok")
@@ -360,6 +446,26 @@ def store_batch(wh: Warehouse, detectors: list[TopicDetector], articles: list[di
 
 PAGE_RETRY_BASE = timedelta(minutes=5)
 PAGE_RETRY_MAX_ATTEMPTS = 4  # retries after 5, 10, 20 and 40 minutes, then the feed text stays
+
+
+@functools.lru_cache(maxsize=1)
+def _libc() -> Any:
+    import ctypes
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        return libc
+    except (OSError, AttributeError):  # not glibc: nothing to give back this way
+        return None
+
+
+def trim_memory() -> None:
+    """Hand the heap memory freed by a batch (page bodies, parsed trees, Arrow buffers) back to
+    the operating system, so the run's resident size follows what it holds rather than the
+    high-water mark of a fragmented heap (glibc only; elsewhere a no-op)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def retry_pages(wh: Warehouse, cfg: Config, detectors: list[TopicDetector], run_id: str,
@@ -376,15 +482,21 @@ def retry_pages(wh: Warehouse, cfg: Config, detectors: list[TopicDetector], run_
         due = store.due_page_retries(con, now, cfg.fetch.batch_size)
     if not due:
         return 0
-    pages = {r.url: r for r in fetch_pages(cfg.fetch, [d["link"] for d in due], deadline)}
+    robots = robots_policy(cfg)
+    pages = {r.url: r for r in fetch_pages(cfg.fetch, [d["link"] for d in due], deadline, robots)}
+    save_robots(cfg, robots)
     due = [d for d in due if pages[d["link"]].outcome != DEFERRED]  # not tried: still due
+    archive_pages(cfg, pages)
     links, todo = pages_to_extract(pages)
     run = extract or (lambda items: extract_pages(items, cfg.extract.workers))
     extracted = dict(zip(links, run(todo)))
     upgrades, again, done, log = [], [], [], []
+    archived = []
     for d in due:
         page, ex = pages[d["link"]], extracted.get(d["link"]) or {}
         log.append(_fetch_row(run_id, "page", page, d["feed_id"]))
+        if getattr(page, "archived", None):
+            archived.append({**page.archived, "article_id": d["article_id"], "run_id": run_id})
         if len(ex.get("text") or "") >= cfg.extract.min_chars:
             upgrades.append(_upgrade_row(d, page, ex))
             done.append(d["article_id"])
@@ -401,13 +513,14 @@ def retry_pages(wh: Warehouse, cfg: Config, detectors: list[TopicDetector], run_
         store.upgrade_articles(con, upgrades)
         store.replace_scores(con, scores)
         store.finish_page_retries(con, done, again)
+        store.index_archived_pages(con, archived)
     return len(upgrades)
 
 
 def _upgrade_row(due: dict[str, Any], page: Any, ex: dict[str, Any]) -> dict[str, Any]:
     return {"article_id": due["article_id"], "url": page.final_url, "text": ex["text"],
             "text_source": "page", "extractor": ex.get("extractor"), "author": ex.get("author"),
-            "site": ex.get("site"), "content_hash": content_hash(ex["text"])}
+            "site": ex.get("site"), "content_hash": content_hash(ex["text"]), "fallback_reason": None}
 
 
 # --- stage 3: alerts -----------------------------------------------------------------------
@@ -457,9 +570,17 @@ def finish(wh: Warehouse, cfg: Config, summary: RunSummary) -> None:
     brief["feeds"] = summary.counts()
     with wh.transaction() as con:
         store.finish_run(con, summary.run_id, brief)
-    if cfg.warehouse.snapshot and (changed_anything(summary) or snapshot_stale(wh, cfg)):
+    prune_archive(wh, cfg)
+    if changed_anything(summary) or snapshot_stale(wh, cfg):
+        refresh_read_snapshot(wh, cfg)
+
+
+def refresh_read_snapshot(wh: Warehouse, cfg: Config) -> None:
+    """Make what was written readable (`[warehouse] snapshot`, `snapshot_mode`): after a run,
+    and after `seedwatch rescore` and `seedwatch reextract`."""
+    if cfg.warehouse.snapshot:
         with wh.connect() as con:
-            refresh_snapshot(con, wh.path)
+            refresh_snapshot(con, wh.path, cfg.warehouse.snapshot_mode)
 
 
 def older_scores(wh: Warehouse, cfg: Config) -> dict[str, int]:
@@ -471,6 +592,16 @@ def older_scores(wh: Warehouse, cfg: Config) -> dict[str, int]:
     version = getattr(detectors[0].detector, "version", "unknown")
     with wh.transaction() as con:
         return older_versions(con, version, [d.name for d in detectors])
+
+
+def prune_archive(wh: Warehouse, cfg: Config, now: datetime | None = None) -> list[str]:
+    """Delete archive day folders past `[archive] retention_days`, and their index rows."""
+    archive = archive_for(cfg, even_if_disabled=True)
+    days = archive.prune(cfg.archive.retention_days, now) if archive is not None else []
+    if days:
+        with wh.transaction() as con:
+            store.forget_archive_days(con, days)
+    return days
 
 
 def snapshot_stale(wh: Warehouse, cfg: Config) -> bool:

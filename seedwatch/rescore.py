@@ -85,6 +85,7 @@ def rescore(cfg: Config, topic: str | None = None, since: datetime | None = None
     pipeline.queue_alerts(wh, cfg)
     report = pipeline.deliver(wh, cfg)
     summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
+    pipeline.refresh_read_snapshot(wh, cfg)  # readers see the new verdicts now, not next run
     return summary
 
 

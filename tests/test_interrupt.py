@@ -104,7 +104,7 @@ def test_serve_runs_at_start_and_stops_on_ctrl_c(tmp_path, config_for):
     """Interval 60 min: the first run must come at start, not after an hour."""
     with FaultServer(news_site(3, 10), delay=0.5) as srv:
         path = _config(tmp_path, config_for, srv.base)
-        text = path.read_text().replace("[warehouse]", "[schedule]\ninterval_minutes = 60\n\n[warehouse]", 1)
+        text = path.read_text().replace("[schedule]\n", "[schedule]\ninterval_minutes = 60\n", 1)
         path.write_text(text)
         proc = _start("serve", "--config", str(path), home=tmp_path / "home")
         _wait_for(lambda: _page_hits(srv) >= 2, 300, proc)  # the first run is fetching pages

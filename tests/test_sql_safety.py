@@ -71,3 +71,55 @@ def test_reads_and_export_still_work(built, tmp_path):  # noqa: F811
                            str(tmp_path / "pq")], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "pq" / "articles.parquet").stat().st_size > 0
+
+
+def _parts(wh: Path) -> dict[Path, str]:
+    from warehouse.readside import read_dir
+    return {p: digest(p) for p in sorted(read_dir(wh).rglob("*.parquet"))}
+
+
+def test_incremental_snapshot_reads_its_parts_and_nothing_else(built, tmp_path):  # noqa: F811
+    """The snapshot is a catalog of views over Parquet parts: a sealed reader reads exactly
+    those files. DuckDB lets COPY write over a file the connection may read when told not to
+    use a temporary file; seedwatch sql refuses COPY (also inside EXPLAIN ANALYZE) outright."""
+    config, wh = built
+    parts = _parts(wh)
+    files = {p: digest(p) for p in (wh, snapshot_path(wh))}
+    assert parts, "the default snapshot is incremental: Parquet parts beside the warehouse"
+    code, out, err = sql(config, "--csv", "SELECT (SELECT count(*) FROM articles) AS a, "
+                         "(SELECT count(*) FROM stories) AS s, (SELECT count(*) FROM recent_matches) AS m")
+    assert code == 0, err
+    a, s, m = map(int, out.splitlines()[1].split(","))
+    assert a == 5 and s >= 1 and m >= 1
+    part = next(iter(parts))
+    for statement in (f"COPY (SELECT 1 AS x) TO '{part}' (FORMAT parquet, USE_TMP_FILE false)",
+                      f"EXPLAIN ANALYZE COPY (SELECT 1 AS x) TO '{part}' (FORMAT parquet, USE_TMP_FILE false)",
+                      f"COPY (SELECT 1 AS x) TO '{snapshot_path(wh)}' (FORMAT csv, USE_TMP_FILE false)",
+                      f"COPY (SELECT 1 AS x) TO '{wh}' (FORMAT csv, USE_TMP_FILE false)",
+                      f"SELECT * FROM read_parquet('{part.parent}/*.parquet')",
+                      f"SELECT * FROM read_text('{part.parent.parent.parent / 'manifest.json'}')",
+                      "SET profiling_output = '/tmp/seedwatch-profile.txt'",
+                      "SELECT * FROM read_csv('/etc/passwd')"):
+        code, out, err = sql(config, statement)
+        assert code == 1 and err.startswith("seedwatch: error:"), (statement, out, err)
+        assert "disabled" in err.lower() or "locked" in err.lower(), (statement, err)
+    assert _parts(wh) == parts and {p: digest(p) for p in files} == files
+    assert not Path("/tmp/seedwatch-profile.txt").exists()
+
+
+def test_ui_reader_is_sealed_on_the_incremental_snapshot(built):  # noqa: F811
+    import duckdb
+    from warehouse.ui_queries import SnapshotReader
+    _, wh = built
+    reader = SnapshotReader(wh)
+    try:
+        with reader.connect() as (source, con):
+            assert source.kind == "snapshot"
+            assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
+            assert con.execute("SELECT count(*) FROM stories").fetchone()[0] >= 1
+            with pytest.raises(duckdb.Error, match="disabled"):
+                con.execute("SELECT * FROM read_csv('/etc/passwd')").fetchall()
+            with pytest.raises(duckdb.Error):
+                con.execute("SET enable_external_access = true")
+    finally:
+        reader.close()

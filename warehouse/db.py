@@ -73,6 +73,10 @@ def damaged(path: str | Path, exc: BaseException | str) -> WarehouseDamaged:
     snap = snapshot_path(path)
     if path.name.endswith(".snapshot" + (path.suffix or ".duckdb")):
         advice = "it is rewritten after the monitor's next run that stores something; delete it meanwhile"
+    elif snap.is_file() and path.with_name(f"{path.stem}.read").is_dir():
+        # An incremental snapshot is a catalog of views over Parquet parts, not a copy.
+        advice = ("restore it from a backup; its read snapshot (up to one run old) still answers "
+                  "`seedwatch sql` and `seedwatch export`; or move it aside to start a new warehouse")
     elif snap.is_file():
         advice = (f"restore it from a backup, or from its read snapshot (up to one run old): "
                   f"cp {snap} {path}; or move it aside to start a new warehouse")
@@ -113,6 +117,12 @@ def check_intact(path: str | Path, lock_timeout: float = 2.0) -> None:
         con.close()
 
 
+# DuckDB keeps up to 128 MB of freed memory cached before it hands it back (its default
+# allocator_flush_threshold); the flow opens the file for every transaction of a long run, and
+# that cache was a good part of its peak memory.
+ALLOCATOR = {"allocator_flush_threshold": "16MB"}
+
+
 def open_connection(path: str | Path, read_only: bool = False,
                     lock_timeout: float = 60.0, settings: dict | None = None
                     ) -> duckdb.DuckDBPyConnection:
@@ -125,6 +135,7 @@ def open_connection(path: str | Path, read_only: bool = False,
         except OSError as exc:
             raise WarehouseError(f"warehouse folder {path.parent} cannot be created: {exc.strerror}") from None
     config = {} if read_only else {"storage_compatibility_version": STORAGE_COMPATIBILITY}
+    config.update(ALLOCATOR)
     config.update(settings or {})
     deadline = time.monotonic() + lock_timeout
     delay = 0.02

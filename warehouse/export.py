@@ -1,4 +1,4 @@
-"""`seedwatch export --format parquet DIR`: every warehouse table (not the views) as Parquet.
+"""`seedwatch export --format parquet DIR`: every warehouse table (not the derived views) as Parquet.
 
 Reads the same file as `seedwatch sql` (the snapshot, else the main file read-only), on one
 connection, so the exported tables are consistent with each other.
@@ -13,9 +13,11 @@ import duckdb
 from warehouse.db import WarehouseError
 from warehouse.query import reading
 
+# In the incremental snapshot every table is a view over Parquet parts, marked by its comment.
 TABLES_SQL = """
 SELECT table_name FROM information_schema.tables
-WHERE table_schema = 'main' AND table_type = 'BASE TABLE' AND table_catalog = current_database()
+WHERE table_schema = 'main' AND table_catalog = current_database()
+  AND (table_type = 'BASE TABLE' OR TABLE_COMMENT = 'seedwatch table (read snapshot)')
 ORDER BY table_name"""
 
 

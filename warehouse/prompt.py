@@ -23,7 +23,9 @@ End each SQL statement with ';' (it may span several lines). Commands:
   .quit             leave (also .exit or Ctrl-D)"""
 
 TABLES_SQL = """
-SELECT table_name AS name, CASE table_type WHEN 'VIEW' THEN 'view' ELSE 'table' END AS kind
+SELECT table_name AS name,
+       CASE WHEN table_type = 'VIEW' AND TABLE_COMMENT IS DISTINCT FROM 'seedwatch table (read snapshot)'
+            THEN 'view' ELSE 'table' END AS kind
 FROM information_schema.tables WHERE table_schema = 'main' ORDER BY kind, name"""
 
 SCHEMA_SQL = """

@@ -15,8 +15,10 @@ import contextlib
 import csv
 import json
 import os
+import re
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timedelta
@@ -77,15 +79,81 @@ def source_for(path: str | Path) -> Source:
 
 # A query touches no file but the one it reads: no COPY ... TO (which could overwrite the
 # warehouse itself), EXPORT DATABASE, ATTACH, read_text/read_csv of other files, extension
-# downloads. DuckDB refuses to turn this back on within the connection. Parquet goes through
-# `seedwatch export`, which opens its own connection with `sealed=False`.
-SEALED = {"enable_external_access": False, "autoinstall_known_extensions": False,
-          "autoload_known_extensions": False}
+# downloads. Parquet goes through `seedwatch export`, which opens its own connection with
+# `sealed=False`. At connect time no extension is installed or loaded; `seal` then shuts the
+# rest (see there). DuckDB refuses to turn any of it back on within the connection.
+SEALED = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_SEAL_LOCK = threading.Lock()
+
+
+def snapshot_files(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The Parquet files an incremental snapshot's views read (none for a copied snapshot or
+    the main file): `warehouse.readside` lists them in its catalog."""
+    from warehouse.readside import FILES_SCHEMA, FILES_TABLE
+    known = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                        "AND schema_name = ? AND table_name = 'files'", [FILES_SCHEMA]).fetchone()[0]
+    return [p for (p,) in con.execute(f"SELECT path FROM {FILES_TABLE}").fetchall()] if known else []
+
+
+def seal(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Let `con` read its database file and the snapshot's own Parquet files (DuckDB
+    `allowed_paths`) and no other file, then lock the configuration (no `SET` can reopen it,
+    nor point profiling output at a file). Settings belong to the database instance, which
+    DuckDB shares between the connections of one process to one file: the first seals it."""
+    with _SEAL_LOCK:
+        if con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
+            return con
+        if con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]:
+            files = snapshot_files(con)
+            if files:
+                con.execute("SET allowed_paths = ?", [files])
+            con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    return con
+
+
+def open_sealed(path: str | Path, lock_timeout: float = READ_LOCK_TIMEOUT) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse or its snapshot that can read nothing else."""
+    con = open_connection(path, read_only=True, lock_timeout=lock_timeout, settings=SEALED)
+    try:
+        return seal(con)
+    except BaseException:
+        con.close()
+        raise
 
 
 def _connect(source: Source, sealed: bool = True) -> duckdb.DuckDBPyConnection:
-    return open_connection(source.path, read_only=True, lock_timeout=READ_LOCK_TIMEOUT,
-                           settings=SEALED if sealed else None)
+    if sealed:
+        return open_sealed(source.path)
+    return open_connection(source.path, read_only=True, lock_timeout=READ_LOCK_TIMEOUT)
+
+
+# Statements `seedwatch sql` refuses before DuckDB sees them. External access is off, but
+# DuckDB still lets COPY write over a file a connection may read (the database file itself,
+# the snapshot's Parquet parts) when told not to use a temporary file.
+_WRITING = {duckdb.StatementType.COPY, duckdb.StatementType.COPY_DATABASE,
+            duckdb.StatementType.EXPORT, duckdb.StatementType.ATTACH,
+            duckdb.StatementType.DETACH, duckdb.StatementType.LOAD}
+_NESTED = re.compile(r"\b(copy|export|attach|detach|install|load)\b", re.IGNORECASE)
+
+
+class StatementRefused(duckdb.PermissionException):
+    pass
+
+
+def refuse_writing(sql: str) -> None:
+    """Raise StatementRefused when `sql` holds a statement that could write a file (also
+    inside EXPLAIN ANALYZE or PREPARE, which would run it)."""
+    for st in duckdb.extract_statements(sql):
+        kind = st.type
+        nested = kind in (duckdb.StatementType.EXPLAIN, duckdb.StatementType.PREPARE) and \
+            _NESTED.search(st.query)
+        if kind in _WRITING or nested:
+            word = str(kind).rsplit(".", 1)[-1].replace("_", " ")
+            if nested:
+                word = f"{_NESTED.search(st.query).group(1).upper()} inside {word}"
+            raise StatementRefused(f"{word} is disabled in seedwatch sql (it could write "
+                                   "files); use `seedwatch export` for Parquet")
 
 
 @contextlib.contextmanager
@@ -203,6 +271,7 @@ def _table_width() -> int:
 
 def print_result(con: duckdb.DuckDBPyConnection, sql: str, fmt: str) -> None:
     """Run `sql` and print its result (of the last statement) to stdout in `fmt`."""
+    refuse_writing(sql)
     if fmt == "table":
         rel = con.sql(sql)
         if rel is not None:

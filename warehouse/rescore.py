@@ -13,11 +13,12 @@ _AT = "coalesce(a.published, a.first_seen)"
 
 def articles_to_rescore(con: Con, since: datetime | None, after: str | None,
                         limit: int) -> list[dict[str, Any]]:
-    """Articles (oldest key first, keyset-paged by article_id) whose time is `since` or later."""
+    """Articles (oldest key first, keyset-paged by article_id) whose time is `since` or later,
+    or whose text was replaced since then (`updated_at`: a page retry, `seedwatch reextract`)."""
     where, params = [], []
     if since is not None:
-        where.append(f"{_AT} >= ?")
-        params.append(since)
+        where.append(f"({_AT} >= ? OR a.updated_at >= ?)")
+        params += [since, since]
     if after is not None:
         where.append("a.article_id > ?")
         params.append(after)

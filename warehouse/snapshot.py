@@ -1,10 +1,15 @@
-"""The read snapshot: a consistent copy of the warehouse for SQL sessions and other tools.
+"""The read snapshot: a consistent view of the warehouse for SQL sessions and other tools.
 
 DuckDB lets one process write a file, or many read it, never both. The flow writes the main
-file in short transactions; after each run it copies the whole database into
-`<name>.snapshot.duckdb` and swaps it in atomically (rename). Readers open the snapshot
-read-only, so an open SQL prompt never blocks the flow, and a reader that has the old copy
-open keeps reading it undisturbed.
+file in short transactions; after each run it refreshes `<name>.snapshot.duckdb` and swaps it in
+atomically (rename). Readers open the snapshot read-only, so an open SQL prompt never blocks
+the flow, and a reader that has the old snapshot open keeps reading it undisturbed.
+
+Two ways to refresh it (`[warehouse] snapshot_mode`):
+
+* `incremental` (default, `readside.py`): the run's changes are written as Parquet parts and the
+  snapshot is a small catalog of views over them; the cost follows what the run changed.
+* `copy`: the whole database is copied (`COPY FROM DATABASE`); the cost follows its size.
 """
 from __future__ import annotations
 
@@ -37,7 +42,23 @@ def remove_leftovers(path: str | Path) -> None:
             pass
 
 
-def refresh_snapshot(con: duckdb.DuckDBPyConnection, path: str | Path) -> Path:
+def refresh_snapshot(con: duckdb.DuckDBPyConnection, path: str | Path, mode: str = "incremental") -> Path:
+    """Refresh the snapshot of the open warehouse `con` (the file at `path`); returns its path.
+    On failure (a full disk) the half-written catalog or copy is deleted and the old snapshot
+    stays."""
+    if mode == "incremental":
+        from warehouse.readside import ReadSide
+        remove_leftovers(path)
+        try:
+            ReadSide(path, snapshot_path(path)).refresh(con)
+        except BaseException:
+            remove_leftovers(path)
+            raise
+        return snapshot_path(path)
+    return copy_snapshot(con, path)
+
+
+def copy_snapshot(con: duckdb.DuckDBPyConnection, path: str | Path) -> Path:
     """Copy the open warehouse `con` (the file at `path`) into its snapshot; returns its path.
     On failure (a full disk) the half-written copy is deleted and the old snapshot stays."""
     target = snapshot_path(path)

@@ -19,7 +19,7 @@ Con = duckdb.DuckDBPyConnection
 ARTICLE_COLUMNS = (
     "article_id", "canonical_url", "url", "feed_id", "title", "text", "text_source", "extractor",
     "author", "site", "published", "language", "content_hash", "first_seen", "run_id",
-    "published_note",
+    "published_note", "fallback_reason",
 )
 ENTRY_COLUMNS = (
     "entry_id", "feed_id", "guid", "link", "canonical_url", "title", "summary", "content",
@@ -37,6 +37,7 @@ FEED_STATE_COLUMNS = (
     "feed_id", "etag", "last_modified", "last_fetched_at", "last_status", "last_outcome",
     "last_success_at", "last_error", "consecutive_failures", "failure_score", "next_fetch_after",
     "disabled", "disabled_reason",
+    "next_poll_at", "poll_interval_minutes", "rate_entries", "rate_hours", "declared_interval_minutes",
 )
 
 
@@ -259,11 +260,67 @@ def matches(con: Con, run_id: str | None = None, limit: int = 100) -> list[dict[
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
+# --- raw page archive index --------------------------------------------------------------------
+
+ARCHIVE_COLUMNS = ("article_id", "url", "final_url", "status", "content_type", "bytes", "fetched_at",
+                   "warc_file", "warc_offset", "warc_length", "run_id")
+
+
+def index_archived_pages(con: Con, rows: Sequence[dict[str, Any]]) -> int:
+    return insert_rows(con, "page_archive", rows, ARCHIVE_COLUMNS)
+
+
+def archived_locations(con: Con, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Where the latest archived page of each stored article is (fetched since `since`), in
+    file order, so the archive is read sequentially."""
+    cond, params = ("WHERE fetched_at >= ?", [since]) if since is not None else ("", [])
+    cur = con.execute(f"""
+        SELECT p.article_id, p.warc_file, p.warc_offset, p.warc_length, p.final_url
+        FROM (SELECT * FROM page_archive {cond}
+              QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY fetched_at DESC) = 1) p
+        WHERE EXISTS (SELECT 1 FROM articles a WHERE a.article_id = p.article_id)
+        ORDER BY p.warc_file, p.warc_offset""", params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def article_texts(con: Con, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Stored text, its source, extractor and hash of these articles, by id."""
+    cols = ("article_id", "text", "text_source", "extractor", "content_hash")
+    with _registered(con, "ids", pa.table({"v": list(article_ids)})):
+        rows = con.execute(f"SELECT {', '.join(cols)} FROM articles JOIN ids ON article_id = v").fetchall()
+    return {r[0]: dict(zip(cols, r)) for r in rows}
+
+
+def forget_archive_days(con: Con, days: Sequence[str]) -> None:
+    """Drop the index rows of deleted archive day folders ('YYYY/MM/DD')."""
+    if days:
+        with _registered(con, "gone", pa.table({"v": [d + "/" for d in days]})):
+            con.execute("DELETE FROM page_archive WHERE EXISTS "
+                        "(SELECT 1 FROM gone WHERE starts_with(page_archive.warc_file, gone.v))")
+
+
+# --- robots.txt cache ---------------------------------------------------------------------
+
+ROBOTS_COLUMNS = ("origin", "rule", "status", "body", "error", "fetched_at", "expires_at")
+
+
+def robots_entries(con: Con) -> list[dict[str, Any]]:
+    """Every cached robots.txt (one row per origin; a few thousand at most)."""
+    cur = con.execute(f"SELECT {', '.join(ROBOTS_COLUMNS)} FROM robots_txt")
+    return [dict(zip(ROBOTS_COLUMNS, r)) for r in cur.fetchall()]
+
+
+def save_robots(con: Con, rows: Sequence[dict[str, Any]]) -> None:
+    sets = ", ".join(f"{c} = excluded.{c}" for c in ROBOTS_COLUMNS if c != "origin")
+    insert_rows(con, "robots_txt", rows, ROBOTS_COLUMNS, on_conflict=f"(origin) DO UPDATE SET {sets}")
+
+
 # --- pages fetched again after a temporary failure -------------------------------------------
 
 RETRY_COLUMNS = ("article_id", "link", "attempts", "next_attempt_at", "last_error", "created_at")
 UPGRADE_COLUMNS = ("article_id", "url", "text", "text_source", "extractor", "author", "site",
-                   "content_hash")
+                   "content_hash", "fallback_reason")
 
 
 def schedule_page_retries(con: Con, rows: Sequence[dict[str, Any]]) -> int:
@@ -286,15 +343,25 @@ def upgrade_articles(con: Con, rows: Sequence[dict[str, Any]]) -> None:
         return
     sets = ", ".join(f"{c} = b.{c}" for c in UPGRADE_COLUMNS if c != "article_id")
     with _registered(con, "batch", _arrow(rows, UPGRADE_COLUMNS)):
-        con.execute(f"UPDATE articles SET {sets} FROM batch b WHERE articles.article_id = b.article_id")
+        con.execute(f"UPDATE articles SET {sets}, updated_at = now() FROM batch b "
+                    "WHERE articles.article_id = b.article_id")
 
 
 def replace_scores(con: Con, rows: Sequence[dict[str, Any]]) -> int:
-    """Scores of re-scored articles: the same detector version's earlier verdict is replaced."""
-    return insert_rows(con, "scores", rows, SCORE_COLUMNS, on_conflict=(
-        "(article_id, topic, detector_version) DO UPDATE SET score = excluded.score, "
-        "decision = excluded.decision, explanation = excluded.explanation, "
-        "scored_at = excluded.scored_at"))
+    """Scores of re-scored articles: the same detector version's earlier verdict is replaced.
+    `scored_at` is the transaction's time (SQL `now()`), never earlier than the caller's: the
+    incremental read snapshot finds changed rows by their times (warehouse/readside.py)."""
+    if not rows:
+        return 0
+    cols = ", ".join(SCORE_COLUMNS)
+    picked = ", ".join("greatest(scored_at, now()) AS scored_at" if c == "scored_at" else c
+                       for c in SCORE_COLUMNS)
+    with _registered(con, "batch", _arrow(rows, SCORE_COLUMNS)):
+        return con.execute(
+            f"INSERT INTO scores ({cols}) SELECT {picked} FROM batch "
+            "ON CONFLICT (article_id, topic, detector_version) DO UPDATE SET score = excluded.score, "
+            "decision = excluded.decision, explanation = excluded.explanation, "
+            "scored_at = excluded.scored_at").fetchone()[0]
 
 
 def finish_page_retries(con: Con, done: Sequence[str], again: Sequence[dict[str, Any]]) -> None:

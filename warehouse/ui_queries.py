@@ -20,8 +20,7 @@ from typing import Any, Iterator, Sequence
 
 import duckdb
 
-from warehouse.db import open_connection
-from warehouse.query import SEALED, READ_LOCK_TIMEOUT, Source, reading
+from warehouse.query import Source, open_sealed, reading
 from warehouse.snapshot import snapshot_path
 
 Con = duckdb.DuckDBPyConnection
@@ -87,9 +86,7 @@ class SnapshotReader:
             if self._current is None:
                 # Sealed like every reader (no file access beyond the snapshot); the same
                 # settings also let other readers in this process open the same file.
-                self._current = _Shared(open_connection(snap, read_only=True,
-                                                        lock_timeout=READ_LOCK_TIMEOUT,
-                                                        settings=SEALED), ident)
+                self._current = _Shared(open_sealed(snap), ident)
             self._current.users += 1
             return self._current
 
