@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import time
 
-import duckdb
 
 from bench.faults import SLOW_PAGES, SlowSite
 from tests.conftest import make_config
+from tests.test_pipeline import query
 from tests.faultsrv import run_plain
 
 BUDGET = 3.0
-
-
-def query(cfg, sql):
-    con = duckdb.connect(cfg.warehouse.path, read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_slowloris_pages_do_not_delay_the_healthy_feeds_alert(tmp_path):

@@ -5,7 +5,7 @@ import duckdb
 from werkzeug import Response
 
 from seedwatch import pipeline
-from tests.test_pipeline import run_once
+from tests.test_pipeline import query, run_once
 
 PAGE = """<!doctype html><html lang="en"><head><title>Koreas agree to talks</title></head><body>
 <nav>Home | World</nav><article><h1>Koreas agree to talks</h1>
@@ -27,14 +27,6 @@ def make_due(cfg):
     con = duckdb.connect(cfg.warehouse.path)
     try:
         con.execute("UPDATE page_retries SET next_attempt_at = now() - INTERVAL 1 MINUTE")
-    finally:
-        con.close()
-
-
-def query(cfg, sql):
-    con = duckdb.connect(cfg.warehouse.path, read_only=True)
-    try:
-        return con.execute(sql).fetchall()
     finally:
         con.close()
 

@@ -17,6 +17,7 @@ from seedwatch.rescore import rescore
 from warehouse.snapshot import snapshot_path
 from seedwatch.sitesrv import SiteServer
 from tests.conftest import FIXTURES, write_config
+from tests.test_pipeline import query
 
 OLD = "trafilatura 0.1 (an older extractor)"
 
@@ -37,21 +38,13 @@ def _first_run(cfg):
     return pages
 
 
-def _rows(cfg, sql):
-    con = duckdb.connect(cfg.warehouse.path, read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_reextract_upgrades_articles_from_the_archive(config_for, tmp_path):
     with SiteServer(FIXTURES / "site") as srv:
         cfg = config_for([f"{srv.base}/feeds/wire.xml"])
         pages = _first_run(cfg)
     ok = {link: res for link, res in pages.items() if res.outcome == "ok"}
     assert len(ok) == 2  # talks and stocks; the third link is missing (404), not archived
-    before = dict(_rows(cfg, "SELECT title, text_source FROM articles"))
+    before = dict(query(cfg, "SELECT title, text_source FROM articles"))
     assert before["North Korea proposes border talks with South Korea"] == "feed_summary"
     assert before["Stocks rise on chip demand"] == "page"
 
@@ -64,12 +57,12 @@ def test_reextract_upgrades_articles_from_the_archive(config_for, tmp_path):
                 if rec.rec_type == "response":
                     records[rec.rec_headers.get_header("WARC-Target-URI")] = rec.content_stream().read()
     assert {res.final_url: res.content for res in ok.values()} == records
-    assert _rows(cfg, "SELECT count(*) FROM page_archive")[0][0] == 2
+    assert query(cfg, "SELECT count(*) FROM page_archive")[0][0] == 2
 
     started = datetime.now(timezone.utc)
     report = reextract(cfg, workers=1)  # the site is down now
     assert (report.examined, report.upgraded, report.missing) == (2, 2, 0)
-    after = {t: (src, text, ext, why, upd) for t, src, text, ext, why, upd in _rows(
+    after = {t: (src, text, ext, why, upd) for t, src, text, ext, why, upd in query(
         cfg, "SELECT title, text_source, text, extractor, fallback_reason, updated_at FROM articles")}
     expected = {res.final_url: ex["text"] for res, ex in
                 zip(ok.values(), extract_many([(r.content, r.final_url) for r in ok.values()]))}
@@ -78,7 +71,7 @@ def test_reextract_upgrades_articles_from_the_archive(config_for, tmp_path):
     stocks = after["Stocks rise on chip demand"]
     assert stocks[2] != OLD and "Subscribe Login" not in stocks[1] and stocks[1] in expected.values()
     # Hand-off to rescoring: the upgraded texts are newer than their scores.
-    stale = _rows(cfg, "SELECT count(*) FROM articles a JOIN scores s USING (article_id) "
+    stale = query(cfg, "SELECT count(*) FROM articles a JOIN scores s USING (article_id) "
                        "WHERE a.updated_at > s.scored_at")[0][0]
     assert stale == 2
     # Untouched: the article whose page was missing keeps its feed text.
@@ -94,7 +87,7 @@ def test_reextract_upgrades_articles_from_the_archive(config_for, tmp_path):
     # older than that), and their verdicts are then newer than their texts.
     summary = rescore(cfg, since=started)
     assert summary.articles == 2
-    assert _rows(cfg, "SELECT count(*) FROM articles a JOIN scores s USING (article_id) "
+    assert query(cfg, "SELECT count(*) FROM articles a JOIN scores s USING (article_id) "
                       "WHERE a.updated_at > s.scored_at")[0][0] == 0
 
     again = reextract(cfg, workers=1)
@@ -107,7 +100,7 @@ def test_reextract_upgrades_articles_from_the_archive(config_for, tmp_path):
     wh = pipeline.warehouse_for(cfg90)
     assert pipeline.prune_archive(wh, cfg90, datetime.now(timezone.utc) + timedelta(days=100))
     assert not list(archive.root.rglob("*.warc.gz"))
-    assert _rows(cfg, "SELECT count(*) FROM page_archive")[0][0] == 0
+    assert query(cfg, "SELECT count(*) FROM page_archive")[0][0] == 0
 
 
 def test_archive_off_and_cli_errors(config_for, tmp_path):
@@ -115,7 +108,7 @@ def test_archive_off_and_cli_errors(config_for, tmp_path):
         cfg = config_for([f"{srv.base}/feeds/wire.xml"], archive={"enabled": False})
         _first_run(cfg)
     assert not Path(cfg.warehouse.path).with_name("warehouse.archive").exists()
-    assert _rows(cfg, "SELECT count(*) FROM page_archive")[0][0] == 0
+    assert query(cfg, "SELECT count(*) FROM page_archive")[0][0] == 0
     path = write_config(tmp_path / "seedwatch.toml", cfg)
     done = subprocess.run([sys.executable, "-m", "seedwatch.cli", "reextract", "--config", str(path),
                            "--since", "yesterday"], capture_output=True, text=True)
@@ -140,5 +133,5 @@ def test_unwritable_archive_loses_no_article(config_for, tmp_path):
         result = pipeline.process_batch(wh, cfg, pipeline.load_detectors(cfg),
                                         pipeline.next_pending(wh, 100), run_id)
     assert result.articles == 3
-    assert _rows(cfg, "SELECT count(*), count(*) FILTER (text_source = 'page') FROM articles")[0] == (3, 2)
-    assert _rows(cfg, "SELECT count(*) FROM page_archive")[0][0] == 0
+    assert query(cfg, "SELECT count(*), count(*) FILTER (text_source = 'page') FROM articles")[0] == (3, 2)
+    assert query(cfg, "SELECT count(*) FROM page_archive")[0][0] == 0
