@@ -40,27 +40,45 @@ def feed_warning_of(summary: dict[str, Any]) -> str | None:
     return feed_warning(counts)
 
 
-def run_command(config: str, wait: bool = False) -> int:
-    from seedwatch.checks import check_config
+def _locked_flow_run(warehouse: Path, wait: bool, start, interrupted: str) -> dict[str, Any]:
+    """Run `start()` (a flow) under the warehouse's run lock and a local Prefect API; Ctrl-C
+    becomes `Interrupted(interrupted)`."""
     from seedwatch.prefect_env import local_api
     from warehouse.runlock import run_lock
-    cfg = load_config(config)
-    check_config(cfg)
-    warehouse = cfg.resolve(cfg.warehouse.path)
     try:
         with run_lock(warehouse, wait=wait, on_wait=_waiting(warehouse)), local_api():
-            from flows.monitor import monitor
-            summary = monitor(config_path=str(Path(config).resolve()))
+            return start()
     except KeyboardInterrupt:
-        raise Interrupted("interrupted: the run is marked `interrupted` in run_history; what it "
-                          "stored is kept, and the next run continues from there") from None
+        raise Interrupted(interrupted) from None
+
+
+def _report(summary: dict[str, Any], after=None) -> int:
+    """Print the run summary (and `after()`), then warn and exit 1 when every feed failed."""
     from seedwatch.report import print_summary
     print_summary(summary)
+    if after is not None:
+        after()
     warning = feed_warning_of(summary)
     if warning:
         _say(f"seedwatch: warning: {warning}")
         return EXIT_ALL_FEEDS_FAILED
     return 0
+
+
+def run_command(config: str, wait: bool = False) -> int:
+    from seedwatch.checks import check_config
+    cfg = load_config(config)
+    check_config(cfg)
+
+    def start():
+        from flows.monitor import monitor
+        return monitor(config_path=str(Path(config).resolve()))
+
+    summary = _locked_flow_run(
+        cfg.resolve(cfg.warehouse.path), wait, start,
+        "interrupted: the run is marked `interrupted` in run_history; what it stored is kept, "
+        "and the next run continues from there")
+    return _report(summary)
 
 
 def serve_command(config: str) -> int:
@@ -80,22 +98,9 @@ def demo_command(out: Path, port: int, serve_only: bool = False) -> int:
     from seedwatch.demo import run_demo, serve_demo
     if serve_only:
         return serve_demo(out, port)
-    from seedwatch.prefect_env import local_api
-    from warehouse.runlock import run_lock
-    warehouse = out / "warehouse.duckdb"
-    try:
-        with run_lock(warehouse, wait=True, on_wait=_waiting(warehouse)), local_api():
-            summary = run_demo(out, port=port)
-    except KeyboardInterrupt:
-        raise Interrupted("interrupted: the demo run is marked `interrupted` in run_history") from None
-    from seedwatch.report import print_summary
-    print_summary(summary)
-    _demo_tables(out)
-    warning = feed_warning_of(summary)
-    if warning:
-        _say(f"seedwatch: warning: {warning}")
-        return EXIT_ALL_FEEDS_FAILED
-    return 0
+    summary = _locked_flow_run(out / "warehouse.duckdb", True, lambda: run_demo(out, port=port),
+                               "interrupted: the demo run is marked `interrupted` in run_history")
+    return _report(summary, after=lambda: _demo_tables(out))
 
 
 def _demo_tables(out: Path) -> None:

@@ -83,13 +83,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_demo_serve_only_keeps_the_site_up_until_ctrl_c(tmp_path):
-    port = _free_port()
-    out = tmp_path / "demo-run"
-    proc = subprocess.Popen([sys.executable, "-m", "seedwatch.cli", "demo", "--serve-only", "--port",
+def _serve_demo(port: int, out: Path) -> subprocess.Popen:
+    """`seedwatch demo --serve-only` in a child that Ctrl-C (SIGINT) stops as it would a user's."""
+    return subprocess.Popen([sys.executable, "-m", "seedwatch.cli", "demo", "--serve-only", "--port",
                              str(port), "--out", str(out)], cwd=REPO, env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def test_demo_serve_only_keeps_the_site_up_until_ctrl_c(tmp_path):
+    port = _free_port()
+    out = tmp_path / "demo-run"
+    proc = _serve_demo(port, out)
     try:
         first = proc.stdout.readline()
         second = proc.stdout.readline()
@@ -115,10 +120,7 @@ def test_runs_by_hand_against_the_served_demo(tmp_path):
     `seedwatch demo` while the site is served uses that site instead of failing on the port."""
     port = _free_port()
     out = tmp_path / "demo-run"
-    site = subprocess.Popen([sys.executable, "-m", "seedwatch.cli", "demo", "--serve-only", "--port",
-                             str(port), "--out", str(out)], cwd=REPO, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    site = _serve_demo(port, out)
     try:
         assert "Ctrl-C" in site.stdout.readline()
         run = _cli("run", "--config", str(out / "seedwatch.toml"), timeout=300)
