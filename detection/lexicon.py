@@ -61,28 +61,15 @@ class Lexicon:
     # matcher takes the longest form, so these are added back (form -> party concepts).
     implied: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def find_cased(self, text: str):
-        """Yield (start, form, concept) for the case-sensitive forms in the original text."""
-        if self.cased_pattern is None:
-            return
-        for m in self.cased_pattern.finditer(text):
-            yield m.start(), m.group(0), self.cased_to_concept[m.group(0)]
-
     def find_all(self, text: str) -> list[tuple[int, str, str]]:
         """Every hit in the text, in order: the case-insensitive forms, then the cased ones
         that do not fall inside a longer case-insensitive form ("South" in "South Korea" or
         in the look-alike "South China Sea" is not a hit of its own)."""
-        lower = text.lower()
         hits, spans = [], []
-        lookup, ignored, implied = self.form_to_concept, self.ignored, self.implied
-        for m in self.pattern.finditer(lower):
-            form = m.group(0)
-            concept = lookup[form]
-            spans.append((m.start(), m.end()))
-            if concept not in ignored:
-                hits.append((m.start(), form, concept))
-                for other in implied.get(form, ()):
-                    hits.append((m.start(), form, other))
+        for start, end, form, concept in self._scan(text.lower()):
+            spans.append((start, end))
+            if concept is not None:
+                hits.append((start, form, concept))
         if self.cased_pattern is not None:
             starts = [a for a, _ in spans]
             for m in self.cased_pattern.finditer(text):
@@ -95,17 +82,23 @@ class Lexicon:
 
     def find(self, text_lower: str):
         """Yield (start, surface form, concept name) for every lexicon hit in lowercased text."""
-        lookup = self.form_to_concept
-        ignored = self.ignored
-        implied = self.implied
+        for start, _end, form, concept in self._scan(text_lower):
+            if concept is not None:
+                yield start, form, concept
+
+    def _scan(self, text_lower: str):
+        """(start, end, form, concept) for every match, implied parties included; concept is
+        None for a look-alike, whose span still counts as taken."""
+        lookup, ignored, implied = self.form_to_concept, self.ignored, self.implied
         for m in self.pattern.finditer(text_lower):
             form = m.group(0)
             concept = lookup[form]
-            if concept not in ignored:
-                yield m.start(), form, concept
-                for other in implied.get(form, ()):
-                    yield m.start(), form, other
-
+            if concept in ignored:
+                yield m.start(), m.end(), form, None
+                continue
+            yield m.start(), m.end(), form, concept
+            for other in implied.get(form, ()):
+                yield m.start(), m.end(), form, other
 
 def _key_for_english(form: str) -> tuple[str, str]:
     """Return (trie key, surface text) for an English form, honouring a trailing '*'."""

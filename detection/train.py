@@ -28,7 +28,7 @@ import numpy as np
 
 from detection.evaluate import read_items
 from detection.features import FEATURES
-from detection.metrics import bootstrap_intervals, figures, min_cost_threshold
+from detection.metrics import bootstrap_intervals, figures
 from detection.model import LinearModel, fit
 from detection.scoring import Detector
 from detection.topic import DEFAULT_MODEL, find_topic, load_topics
@@ -132,9 +132,18 @@ def cost_threshold(scores: list[float], rows) -> tuple[float, float, float]:
     langs = [r[2] for r in rows]
     p_target = sum(actual) / len(actual)
     threshold = bagged_min_cost_threshold(scores, actual, COST_MISS, COST_FALSE_ALARM, langs)
-    _, cost = min_cost_threshold([1.0 if x >= threshold else 0.0 for x in scores], actual,
-                                 COST_MISS, COST_FALSE_ALARM, p_target)
-    return threshold, cost, p_target
+    return threshold, _cost_at(threshold, scores, actual, p_target), p_target
+
+
+def _cost_at(threshold: float, scores, actual, p_target: float) -> float:
+    """Normalised detection cost of deciding `score >= threshold`."""
+    positives = sum(actual)
+    negatives = len(actual) - positives
+    misses = sum(1 for x, y in zip(scores, actual) if y and x < threshold)
+    alarms = sum(1 for x, y in zip(scores, actual) if not y and x >= threshold)
+    norm = min(COST_MISS * p_target, COST_FALSE_ALARM * (1.0 - p_target))
+    return (COST_MISS * misses / max(positives, 1) * p_target
+            + COST_FALSE_ALARM * alarms / max(negatives, 1) * (1.0 - p_target)) / norm
 
 
 def bagged_min_cost_threshold(scores, actual, c_miss: float, c_fa: float, langs=None,
