@@ -85,8 +85,9 @@ def timed(summary: RunSummary, stage: str) -> Iterator[None]:
 
 def run_cycle(cfg: Config) -> RunSummary:
     """One cycle: feeds, then pending entries in batches, then alerts. Called inside the flow.
-    Holds the warehouse's run lock throughout (RunLocked when another process runs)."""
-    with run_lock(cfg.resolve(cfg.warehouse.path)):
+    Holds the warehouse's run lock throughout (RunLocked when another process runs), and the
+    warehouse file open: every transaction of the run is a cursor on one connection."""
+    with run_lock(cfg.resolve(cfg.warehouse.path)), pipeline.warehouse_for(cfg).session():
         wh = pipeline.warehouse_for(cfg)
         summary = RunSummary(pipeline.new_run_id(), datetime.now(timezone.utc))
         try:

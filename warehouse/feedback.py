@@ -32,7 +32,8 @@ log.addHandler(logging.NullHandler())
 
 Con = duckdb.DuckDBPyConnection
 LABELS = ("relevant", "not_relevant")
-KINDS = ("feedback", "feed_enable")
+KINDS = ("feedback", "feed_enable", "feed_disable")
+FEED_REQUESTS = ("feed_enable", "feed_disable")
 MAX_ARTICLES_PER_CLICK = 10_000
 FEEDBACK_COLUMNS = ("feedback_id", "click_id", "topic", "article_id", "story_id", "label",
                     "given_at", "source", "ingested_at", "run_id")
@@ -91,6 +92,13 @@ def queue_feed_enable(warehouse: str | Path, feed_id: str, source: str = "ui") -
     return append_record(warehouse, {"kind": "feed_enable", "feed_id": feed_id, "source": source})
 
 
+def queue_feed_disable(warehouse: str | Path, feed_id: str, reason: str | None = None,
+                       source: str = "cli") -> dict[str, Any]:
+    """Queue "disable this feed"; the next run applies it."""
+    return append_record(warehouse, {"kind": "feed_disable", "feed_id": feed_id,
+                                     "reason": reason or "disabled by hand", "source": source})
+
+
 def _time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -112,10 +120,14 @@ def parse_record(obj: Any) -> dict[str, Any] | None:
     rid, at, source = _text(obj.get("id"), 64), _time(obj.get("at")), _text(obj.get("source"), 40)
     if rid is None or at is None or source is None:
         return None
-    if obj["kind"] == "feed_enable":
+    if obj["kind"] in FEED_REQUESTS:
         feed = _text(obj.get("feed_id"), 64)
-        return None if feed is None else {"id": rid, "kind": "feed_enable", "at": at,
-                                          "source": source, "feed_id": feed}
+        if feed is None:
+            return None
+        out = {"id": rid, "kind": obj["kind"], "at": at, "source": source, "feed_id": feed}
+        if obj["kind"] == "feed_disable":
+            out["reason"] = _text(obj.get("reason"), 200) or "disabled by hand"
+        return out
     topic, label = _text(obj.get("topic"), 200), obj.get("label")
     ids = obj.get("article_ids")
     story = obj.get("story_id")
@@ -190,19 +202,21 @@ def ingest_records(con: Con, records: Sequence[dict[str, Any]], run_id: str | No
     now = now or _now()
     report = IngestReport()
     report.feedback = insert_rows(con, "feedback", feedback_rows(records, run_id, now), FEEDBACK_COLUMNS)
-    requests = [r for r in records if r["kind"] == "feed_enable"]
+    requests = [r for r in records if r["kind"] in FEED_REQUESTS]
     if requests:
         done = _known_requests(con, [r["id"] for r in requests])
         for r in requests:
             if r["id"] in done:
                 continue
-            found = set_feed_enabled(con, r["feed_id"], True)
+            enable = r["kind"] == "feed_enable"
+            found = set_feed_enabled(con, r["feed_id"], enable, r.get("reason"))
             con.execute("INSERT INTO ui_requests VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                         [r["id"], r["kind"], r["feed_id"], r["at"], now,
                          "applied" if found else "unknown target", run_id])
             done.add(r["id"])
             report.requests += 1
-            log.info("feed %s enabled again (asked in the UI at %s)", r["feed_id"], r["at"])
+            log.info("feed %s %s (asked in the %s at %s)", r["feed_id"],
+                     "enabled again" if enable else "disabled", r["source"], r["at"])
     return report
 
 

@@ -203,7 +203,11 @@ def article_key(canonical: str) -> str:
 def insert_articles(con: Con, rows: Sequence[dict[str, Any]]) -> int:
     """Store articles (known ones are skipped) and take their entries off the `pending` queue."""
     rows = [{**r, "article_id": r.get("article_id") or article_key(r["canonical_url"])} for r in rows]
-    added = insert_rows(con, "articles", rows, ARTICLE_COLUMNS)
+    # The conflict target matters: with no target DuckDB checks a row against both unique
+    # indexes (article_id, canonical_url) by a path whose cost grows with the table (0.6 s for
+    # 200 rows at 1M articles, against milliseconds). article_id is a hash of canonical_url,
+    # so a conflict on one is a conflict on the other.
+    added = insert_rows(con, "articles", rows, ARTICLE_COLUMNS, on_conflict="(article_id) DO NOTHING")
     if rows:
         with _registered(con, "done", pa.table({"v": [r["canonical_url"] for r in rows]})):
             con.execute("DELETE FROM pending WHERE article_url IN (SELECT v FROM done)")
