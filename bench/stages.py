@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
                 "alerts": [{"url": f"jsonfile://{work / 'alerts.jsonl'}"}],
             }, base_dir=str(work))
             wh = pipeline.warehouse_for(cfg)
+            session = wh.session()  # as in a flow run: the file stays open throughout
+            session.__enter__()
             detectors = pipeline.load_detectors(cfg)
             run_id = pipeline.new_run_id()
             states = spend("register feeds", pipeline.register_feeds, wh, cfg, run_id)
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                 spend("score (detection)", pipeline.score_articles, detectors, articles)
                 spend("score + store batch", pipeline.store_batch, wh, detectors, articles, log)
             spend("stories + alerts", pipeline.queue_alerts, wh, cfg)
+            spend("close (checkpoint)", session.__exit__, None, None, None)
         shutdown()
     finally:
         shutdown_dir = work
