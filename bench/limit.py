@@ -27,13 +27,14 @@ def _extract_files(paths: list[str]) -> tuple[int, float]:
 
 def _warm(_: int) -> int:
     import extractors.article  # noqa: F401
+    import trafilatura  # noqa: F401
     time.sleep(0.2)  # keep this worker busy so the next warm-up task lands on another
     return 0
 
 
 def extraction_limit(files: list[Path], workers: int) -> dict:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["extractors.article"])
+    ctx.set_forkserver_preload(["extractors.article", "trafilatura"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         list(pool.map(_warm, range(workers)))
         chunks = [[str(f) for f in files[i:i + CHUNK]] for i in range(0, len(files), CHUNK)]

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import trafilatura
-
 from extractors.language import guess_language
 
-EXTRACTOR = f"trafilatura {trafilatura.__version__}"
+# trafilatura (with lxml, htmldate, justext, courlan: ~26 MB) is imported where pages are
+# extracted: in the worker processes (the pool's forkserver preloads it), and in the flow's
+# own process only if it extracts a tiny batch itself. The flow imports this module for
+# `content_hash` and the extractor's name, which need none of it.
+EXTRACTOR = f"trafilatura {importlib.metadata.version('trafilatura')}"
 _HTML_LANG = re.compile(rb"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z-]+)", re.I)
 # Pages larger than this are cut before parsing: a news article is never this big.
 MAX_HTML_BYTES = 5_000_000
@@ -46,6 +49,7 @@ def extract_article(html: bytes | str, url: str | None = None) -> Extracted:
     if _looks_binary(data):
         return Extracted("", None, None, None, None, None, EXTRACTOR, "binary content, not HTML")
     data = data[:MAX_HTML_BYTES]
+    import trafilatura
     try:
         doc = trafilatura.bare_extraction(
             data, url=url, with_metadata=True, include_comments=False, include_tables=True,

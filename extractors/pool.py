@@ -37,7 +37,7 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
     if _pool is None or _pool_size != workers:
         shutdown()
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["extractors.article"])
+        ctx.set_forkserver_preload(["extractors.article", "trafilatura"])
         _pool, _pool_size = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                                 initializer=_ignore_interrupts), workers
     return _pool

@@ -85,9 +85,8 @@ def timed(summary: RunSummary, stage: str) -> Iterator[None]:
 
 def run_cycle(cfg: Config) -> RunSummary:
     """One cycle: feeds, then pending entries in batches, then alerts. Called inside the flow.
-    Holds the warehouse's run lock throughout (RunLocked when another process runs), and the
-    warehouse file open: every transaction of the run is a cursor on one connection."""
-    with run_lock(cfg.resolve(cfg.warehouse.path)), pipeline.warehouse_for(cfg).session():
+    Holds the warehouse's run lock throughout (RunLocked when another process runs)."""
+    with run_lock(cfg.resolve(cfg.warehouse.path)):
         wh = pipeline.warehouse_for(cfg)
         summary = RunSummary(pipeline.new_run_id(), datetime.now(timezone.utc))
         try:
@@ -107,6 +106,21 @@ def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
     log = get_run_logger()
     pipeline.load_detectors(cfg)  # fail early on a broken topic file
     pipeline.channels_of(cfg)  # and on an alert URL whose ${SECRET} is not set
+    # Every write of the run on one held connection (no open and no checkpoint per batch).
+    # It is closed before the read snapshot is refreshed: a DuckDB instance keeps memory for
+    # as long as it is open (~40 MB after the first batch), and the refresh needs its own.
+    with wh.session():
+        report = _collect(cfg, wh, summary, log)
+    with timed(summary, "finish"):
+        pipeline.finish(wh, cfg, summary)
+    log.info("run %s: %d new articles, %d matches, %d alerts sent, %d failed (stages: %s)",
+             summary.run_id, summary.new_articles, summary.new_matches, report.sent, report.failed,
+             summary.stage_seconds)
+    return summary
+
+
+def _collect(cfg: Config, wh: Any, summary: RunSummary, log: Any) -> Any:
+    """Inbox, feeds, pages and alerts: everything a run stores. Returns the delivery report."""
     # Extraction workers (or the Dask client) start here, while the feeds are polled.
     with extractor_for(cfg) as extractor:
         with timed(summary, "inbox"):
@@ -144,12 +158,7 @@ def _cycle(cfg: Config, wh: Any, summary: RunSummary) -> RunSummary:
         report = send_alerts(quote(cfg))
     summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
     summary.alert_errors = report.errors
-    with timed(summary, "finish"):
-        pipeline.finish(wh, cfg, summary)
-    log.info("run %s: %d new articles, %d matches, %d alerts sent, %d failed (stages: %s)",
-             summary.run_id, summary.new_articles, summary.new_matches, report.sent, report.failed,
-             summary.stage_seconds)
-    return summary
+    return report
 
 
 def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary,
