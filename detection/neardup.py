@@ -16,7 +16,6 @@ articles is a join on band keys, not a scan over stored texts.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import operator
 import re
@@ -259,12 +258,16 @@ def assign_groups(new: Sequence[dict], known_hashes: dict[str, str],
         kept = []
         if sk is not None:
             sigs[a.article_id] = sk.signature
+            entry = (a.article_id, a.group_id)  # one tuple shared by all its band lists
             for key in sk.bands:
-                members = bands.setdefault(key, [])
+                members = bands.get(key)
+                if members is None:
+                    members = bands[key] = []
                 if len(members) < cap:
-                    members.append((a.article_id, a.group_id))
+                    members.append(entry)
                     kept.append(key)
-        out.append(dataclasses.replace(a, bands=tuple(kept)))
+        out.append(Assignment(a.article_id, a.group_id, a.method, a.similarity, a.matched_id,
+                              tuple(kept)))
     return out
 
 
