@@ -16,13 +16,17 @@ articles is a join on band keys, not a scan over stored texts.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
+import operator
 import re
 import struct
 import unicodedata
+from collections import deque
 from dataclasses import dataclass
+from itertools import compress, repeat
 from typing import Iterable, Sequence
+
+import numpy as np
 
 SHINGLE_WORDS = 3
 NUM_PERM = 60
@@ -44,23 +48,118 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # Wire-update markers and datelines change between versions of the same story.
 _MARKER = re.compile(r"\((?:lead|\d+(?:st|nd|rd|th) ld|update\d*|종합\d*보?|\d+보)\)", re.I)
 
+# How the code below gets the same words, shingle hashes, signatures and band keys as the
+# plain definitions in the docstrings, with fewer Python-level steps per word (the stored
+# signatures and band keys must not change, so every shortcut here is exact):
+#
+# * Words. NFKC and casefold leave ASCII text as it is but for upper-case letters, and `\w`
+#   on ASCII is [0-9A-Za-z_], so ASCII text needs one bytes.translate (lower-case the
+#   letters, blank every other ASCII character) and one split. Text with a few non-ASCII
+#   characters (curly quotes, dashes) is split the same way after normalising, and only the
+#   pieces that still hold non-ASCII bytes go through the regular expression. Text with many
+#   (Korean) goes through the regular expression whole, which is then the cheaper way.
+# * Hashes. Copying an empty 8-byte blake2b object and feeding it a shingle gives the same
+#   digest as constructing one with digest_size=8, and costs about a third less than the
+#   constructor's keyword parsing; map() drives copy, update and digest from C, and the
+#   digests are read back as big-endian integers in one call.
+# * Signature. numpy's unsigned 64-bit arithmetic is exact for the bin and value of each hash.
+_TRANSLATE = bytes((c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122 or c == 95 or c >= 128)
+                    else 32) for c in range(256))
+_FEW_NON_ASCII = 16       # at most 1 extra UTF-8 byte per this many characters: split, then fix up
+_EMPTY_HASH = hashlib.blake2b(digest_size=8)
+_Blake = type(_EMPTY_HASH)
+_U64 = np.dtype(">u8")
+_EMPTY_BIN = np.iinfo(np.uint64).max  # above every 56-bit value
+_BAND_PREFIXES = [struct.pack(">H", band) for band in range(BANDS)]
+_BAND_SLICES = [slice(band * ROWS * 8, (band + 1) * ROWS * 8) for band in range(BANDS)]
+_BAND_KEYS = struct.Struct(f">{BANDS}q")
+
+
+def _digests(chunks: list[bytes]) -> bytes:
+    """The 8-byte blake2b digest of each chunk, concatenated in order."""
+    hashers = list(map(_Blake.copy, repeat(_EMPTY_HASH, len(chunks))))
+    deque(map(_Blake.update, hashers, chunks), maxlen=0)
+    return b"".join(map(_Blake.digest, hashers))
+
+
+def _words(text: str) -> list[bytes]:
+    """`tokens(text)`, each word as UTF-8 bytes."""
+    if text.isascii():
+        # The marker pattern ignores case, so it finds the same markers before lower-casing.
+        return _MARKER.sub(" ", text).encode("ascii").translate(_TRANSLATE).split()
+    text = _MARKER.sub(" ", unicodedata.normalize("NFKC", text).casefold())
+    # Lone surrogates (possible in str from JSON) are no word characters; surrogatepass keeps
+    # them in the bytes, and the regular expression then drops them.
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) - len(text) > len(text) // _FEW_NON_ASCII:
+        return list(map(str.encode, _WORD.findall(text)))
+    # ASCII bytes never occur inside a multi-byte UTF-8 sequence, so blanking the ASCII
+    # non-word characters and splitting leaves whole characters in every piece; a piece with
+    # non-ASCII bytes may still hold non-word characters (quotes, dashes) and is re-split.
+    pieces = raw.translate(_TRANSLATE).split()
+    mixed = list(compress(range(len(pieces)), map(operator.not_, map(bytes.isascii, pieces))))
+    if not mixed:
+        return pieces
+    out: list[bytes] = []
+    start = 0
+    for i in mixed:
+        out += pieces[start:i]
+        out += map(str.encode, _WORD.findall(pieces[i].decode("utf-8", "surrogatepass")))
+        start = i + 1
+    out += pieces[start:]
+    return out
+
 
 def tokens(text: str) -> list[str]:
     """Lower-cased words of NFKC-normalised text, without wire-update markers."""
-    text = unicodedata.normalize("NFKC", text or "").casefold()
-    return _WORD.findall(_MARKER.sub(" ", text))
+    text = text or ""
+    if text.isascii():  # see `_words`
+        return _MARKER.sub(" ", text).encode("ascii").translate(_TRANSLATE).decode("ascii").split()
+    return _WORD.findall(_MARKER.sub(" ", unicodedata.normalize("NFKC", text).casefold()))
 
 
-def _h64(data: str) -> int:
-    return int.from_bytes(hashlib.blake2b(data.encode("utf-8"), digest_size=8).digest(), "big")
+def _shingle_bytes(text: str, k: int = SHINGLE_WORDS) -> list[bytes]:
+    """UTF-8 bytes of each k-word shingle ("w1 w2 w3"), in text order, repeats included (the
+    whole text as one shingle when it has fewer than k words)."""
+    words = _words(text or "")
+    if len(words) < k:
+        return [b" ".join(words)] if words else []
+    return list(map(b" ".join, zip(*(words[i:] for i in range(k)))))
+
+
+def _hash_array(text: str, k: int = SHINGLE_WORDS) -> np.ndarray:
+    """The shingle hashes of the text (uint64, repeats included)."""
+    chunks = _shingle_bytes(text, k)
+    return np.frombuffer(_digests(chunks), dtype=_U64).astype(np.uint64) if chunks else np.empty(0, np.uint64)
 
 
 def shingles(text: str, k: int = SHINGLE_WORDS) -> set[int]:
-    """64-bit hashes of the text's k-word shingles (a single shingle for shorter texts)."""
-    words = tokens(text)
-    if len(words) < k:
-        return {_h64(" ".join(words))} if words else set()
-    return {_h64(" ".join(words[i:i + k])) for i in range(len(words) - k + 1)}
+    """64-bit hashes of the text's k-word shingles (a single shingle for shorter texts): the
+    first 8 bytes of blake2b(digest_size=8) of each shingle's words joined by single spaces,
+    read as a big-endian integer."""
+    chunks = _shingle_bytes(text, k)
+    return set(struct.unpack(f">{len(chunks)}Q", _digests(chunks))) if chunks else set()
+
+
+def _signature_array(hashes: np.ndarray) -> tuple[np.ndarray, int]:
+    """`signature` of uint64 hashes (repeats allowed), as uint64, and how many bins were
+    filled (at most the number of distinct hashes); (empty array, 0) when there are none."""
+    if not len(hashes):
+        return hashes, 0
+    bins = hashes % np.uint64(NUM_PERM)
+    values = (hashes // np.uint64(NUM_PERM)) & np.uint64(_VALUE_MASK)
+    # Smallest value per bin: a sentinel above every 56-bit value marks the empty bins.
+    out = np.full(NUM_PERM, _EMPTY_BIN, dtype=np.uint64)
+    np.minimum.at(out, bins.astype(np.intp), values)
+    filled = np.flatnonzero(out != _EMPTY_BIN)
+    if len(filled) == NUM_PERM:
+        return out, NUM_PERM
+    # Each empty bin takes the next filled bin to its right (wrapping round), plus the distance
+    # times 2**56: the same as stepping right one bin at a time.
+    here = np.arange(NUM_PERM)
+    nxt = filled[np.searchsorted(filled, here) % len(filled)]
+    step = ((nxt - here) % NUM_PERM).astype(np.uint64)
+    return out[nxt] + (step << np.uint64(_VALUE_BITS)), len(filled)
 
 
 def signature(shingle_set: Iterable[int]) -> list[int]:
@@ -71,41 +170,32 @@ def signature(shingle_set: Iterable[int]) -> list[int]:
     Empty bins (short texts) borrow the next filled bin to the right, offset by the distance
     (rotation densification, Shrivastava and Li, 2014), so two signatures still agree on a
     position with probability close to the Jaccard similarity of the sets.
+    Precisely: bin h % NUM_PERM keeps min((h // NUM_PERM) & (2**56 - 1)); an empty bin i takes
+    the value of the first filled bin i + s (mod NUM_PERM) plus s * 2**56.
     """
-    bins: list[int | None] = [None] * NUM_PERM
-    for h in shingle_set:
-        b, v = h % NUM_PERM, (h // NUM_PERM) & _VALUE_MASK
-        cur = bins[b]
-        if cur is None or v < cur:
-            bins[b] = v
-    if all(v is None for v in bins):
-        return []
-    out = []
-    for i in range(NUM_PERM):
-        step = 0
-        while bins[(i + step) % NUM_PERM] is None:
-            step += 1
-        out.append(bins[(i + step) % NUM_PERM] + (step << _VALUE_BITS))
-    return out
+    return _signature_array(np.fromiter(shingle_set, dtype=np.uint64))[0].tolist()
+
+
+def _band_keys_of(packed: bytes) -> tuple[int, ...]:
+    """Band keys of a signature packed as NUM_PERM big-endian unsigned 64-bit integers."""
+    chunks = list(map(operator.add, _BAND_PREFIXES, map(packed.__getitem__, _BAND_SLICES)))
+    return _BAND_KEYS.unpack(_digests(chunks))
 
 
 def band_keys(sig: Sequence[int]) -> list[int]:
-    """One signed 64-bit key per band (band number included, so bands never collide)."""
+    """One signed 64-bit key per band (band number included, so bands never collide): the
+    8-byte blake2b of the band number (2 bytes) and the band's ROWS values (8 bytes each), all
+    big-endian, read as a signed big-endian integer."""
     if len(sig) != NUM_PERM:
         return []
-    keys = []
-    for band in range(BANDS):
-        chunk = struct.pack(f">H{ROWS}Q", band, *sig[band * ROWS:(band + 1) * ROWS])
-        value = int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "big")
-        keys.append(value - (1 << 64) if value >= (1 << 63) else value)
-    return keys
+    return list(_band_keys_of(struct.pack(f">{NUM_PERM}Q", *sig)))
 
 
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:
     """Estimated Jaccard similarity of two signatures."""
     if not a or len(a) != len(b):
         return 0.0
-    return sum(1 for x, y in zip(a, b) if x == y) / len(a)
+    return sum(map(operator.eq, a, b)) / len(a)  # counts the equal positions, in C
 
 
 def jaccard(a: set[int], b: set[int]) -> float:
@@ -122,11 +212,15 @@ class Sketch:
 
 def sketch(article_id: str, text: str) -> Sketch | None:
     """Signature and band keys of one text, or None when it is too short to compare."""
-    sh = shingles(text)
-    if len(sh) < MIN_SHINGLES:
+    hashes = _hash_array(text)
+    if len(hashes) < MIN_SHINGLES:
         return None
-    sig = tuple(signature(sh))
-    return Sketch(article_id, sig, tuple(band_keys(sig)))
+    sig, filled = _signature_array(hashes)
+    # Each filled bin holds a distinct hash, so only a text with few filled bins needs its
+    # distinct hashes counted (as the set in `shingles` would: a repeated shingle counts once).
+    if filled < MIN_SHINGLES and len(np.unique(hashes)) < MIN_SHINGLES:
+        return None
+    return Sketch(article_id, tuple(sig.tolist()), _band_keys_of(sig.astype(_U64).tobytes()))
 
 
 @dataclass(frozen=True)
@@ -164,12 +258,16 @@ def assign_groups(new: Sequence[dict], known_hashes: dict[str, str],
         kept = []
         if sk is not None:
             sigs[a.article_id] = sk.signature
+            entry = (a.article_id, a.group_id)  # one tuple shared by all its band lists
             for key in sk.bands:
-                members = bands.setdefault(key, [])
+                members = bands.get(key)
+                if members is None:
+                    members = bands[key] = []
                 if len(members) < cap:
-                    members.append((a.article_id, a.group_id))
+                    members.append(entry)
                     kept.append(key)
-        out.append(dataclasses.replace(a, bands=tuple(kept)))
+        out.append(Assignment(a.article_id, a.group_id, a.method, a.similarity, a.matched_id,
+                              tuple(kept)))
     return out
 
 

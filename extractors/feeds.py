@@ -5,12 +5,16 @@ import calendar
 import codecs
 import hashlib
 import html
+import importlib.util
+import io
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import repeat
 
 import charset_normalizer
 import feedparser
+import feedparser.api
 
 from extractors.dates import checked_date
 from extractors.schedule import declared_interval
@@ -30,6 +34,13 @@ _LATIN_GUESSES = {"cp1250", "cp1252", "cp1254", "cp1257", "cp1258", "latin_1", "
                   "iso8859_15", "iso8859_16", "mac_roman", "mac_latin2", "mac_iceland", "mac_turkish"}
 _TAGS = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t\r\f\v]+")
+
+# feedparser asks xml.sax for the libxml2 driver before expat on every parse; where that driver
+# is not installed (it never is here), the failed import costs more than parsing a short feed,
+# and expat is what the parse gets anyway.
+if importlib.util.find_spec("drv_libxml2") is None:
+    feedparser.api.PREFERRED_XML_PARSERS = [
+        p for p in feedparser.api.PREFERRED_XML_PARSERS if p != "drv_libxml2"]
 
 
 class FeedError(ValueError):
@@ -61,10 +72,13 @@ class ParsedFeed:
 
 def html_to_text(value: str) -> str:
     """Plain text from a feed's HTML fragment."""
-    text = _TAGS.sub(" ", value or "")
-    text = html.unescape(text)
-    lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
+    text = value or ""
+    if "<" in text:
+        text = _TAGS.sub(" ", text)
+    lines = html.unescape(text).splitlines()
+    if len(lines) == 1:  # titles and most summaries: no join needed
+        return _SPACE.sub(" ", lines[0]).strip()
+    return "\n".join(filter(None, map(str.strip, map(_SPACE.sub, repeat(" "), lines))))
 
 
 def _date(entry: feedparser.FeedParserDict, fetched_at: datetime) -> tuple[datetime | None, str | None]:
@@ -192,7 +206,9 @@ def parse_feed(body: bytes, content_type: str | None = None, base_url: str | Non
     headers = {"content-type": content_type} if content_type else {}
     if base_url:
         headers["content-location"] = base_url
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False,
+    # As a stream: feedparser takes bytes or str for a file name to open first (a body naming
+    # a local file would be read from disk), which also costs a system call per feed.
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=False,
                               resolve_relative_uris=True)
     version = parsed.get("version") or ""
     if not version and not parsed.entries:

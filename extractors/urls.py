@@ -36,6 +36,8 @@ def canonical_url(url: str) -> str:
 def strip_userinfo(url: str) -> str:
     """The URL without `user:password@`: credentials supplied by a feed (or a redirect) are
     never sent, stored or logged."""
+    if "@" not in url:  # nearly every URL: no need to split it
+        return url
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url

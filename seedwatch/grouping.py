@@ -36,17 +36,22 @@ def _new_item(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def group_batch(wh: Warehouse, rows: list[dict[str, Any]], now: datetime) -> list[neardup.Assignment]:
+    """Duplicate groups of these ungrouped articles, stored in one transaction."""
     items = [_new_item(r) for r in rows]
-    keys = [k for it in items if it["sketch"] for k in it["sketch"].bands]
     with wh.transaction() as con:
-        hashes = sql.groups_of_hashes(con, [it["content_hash"] for it in items])
-        bands, sigs = sql.band_candidates(con, keys, now - NEARDUP_WINDOW, neardup.MAX_PER_BAND)
-        found = neardup.assign_groups(items, hashes, bands, sigs)
-        # Band rows only where the article is kept as a candidate: a key shared by a flood of
-        # near-identical texts holds MAX_PER_BAND rows, not one per article.
-        sketches = [{"article_id": it["article_id"], "signature": it["sketch"].signature,
-                     "bands": a.bands} for it, a in zip(items, found) if it["sketch"]]
-        sql.store_groups(con, [{**vars(a), "dup_group_id": a.group_id} for a in found], sketches, now)
+        return _assign_and_store(con, items, now)
+
+
+def _assign_and_store(con: Any, items: list[dict[str, Any]], now: datetime) -> list[neardup.Assignment]:
+    keys = [k for it in items if it["sketch"] for k in it["sketch"].bands]
+    hashes = sql.groups_of_hashes(con, [it["content_hash"] for it in items])
+    bands, sigs = sql.band_candidates(con, keys, now - NEARDUP_WINDOW, neardup.MAX_PER_BAND)
+    found = neardup.assign_groups(items, hashes, bands, sigs)
+    # Band rows only where the article is kept as a candidate: a key shared by a flood of
+    # near-identical texts holds MAX_PER_BAND rows, not one per article.
+    sketches = [{"article_id": it["article_id"], "signature": it["sketch"].signature,
+                 "bands": a.bands} for it, a in zip(items, found) if it["sketch"]]
+    sql.store_groups(con, [{**vars(a), "dup_group_id": a.group_id} for a in found], sketches, now)
     return found
 
 
@@ -54,16 +59,19 @@ def group_articles(wh: Warehouse, now: datetime | None = None) -> GroupingReport
     """Give every ungrouped article its duplicate group."""
     now = now or datetime.now(timezone.utc)
     report = GroupingReport()
-    while True:
-        with wh.connect() as con:
-            rows = sql.ungrouped_articles(con, BATCH)
-        if not rows:
-            return report
-        found = group_batch(wh, rows, now)
+    # Opening and closing the file costs about as much CPU as sketching a hundred articles,
+    # so each batch's transaction also reads the next batch, and one row beyond the batch
+    # says whether there is one; the sketches are still made with the file closed.
+    with wh.connect() as con:
+        rows = sql.ungrouped_articles(con, BATCH + 1)
+    while rows:
+        items, more = [_new_item(r) for r in rows[:BATCH]], len(rows) > BATCH
+        with wh.transaction() as con:
+            found = _assign_and_store(con, items, now)
+            rows = sql.ungrouped_articles(con, BATCH + 1) if more else []
         report.grouped += len(found)
         report.duplicates += sum(1 for a in found if a.method != "unique")
-        if len(rows) < BATCH:
-            return report
+    return report
 
 
 def _item(row: dict[str, Any], feats: dict | None = None) -> stories.Item:

@@ -71,6 +71,14 @@ def test_billion_laughs_is_not_expanded():
     assert len(feed.entries) == 1 and "lollol" not in feed.entries[0].title + feed.entries[0].summary
 
 
+def test_a_body_that_names_a_local_file_is_not_read_from_disk(tmp_path):
+    local = tmp_path / "local.xml"
+    local.write_bytes(LAUGHS.replace(b"{{BASE}}", b"http://example.org"))
+    assert parse_feed(local.read_bytes()).entries  # the file itself is a feed
+    with pytest.raises(FeedError, match="not a feed"):  # its name, sent as a body, is not
+        parse_feed(str(local).encode())
+
+
 def test_entities_hidden_past_the_doctype_are_refused():
     with pytest.raises(FeedError, match="declares XML entities"):
         parse_feed((FAULTS / "feeds" / "laughs-hidden.xml").read_bytes())

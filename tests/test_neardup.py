@@ -1,11 +1,18 @@
 """Near-duplicate detection: MinHash/LSH functions, and groups stored and found via band keys."""
 from __future__ import annotations
 
+import hashlib
+import random
+import re
+import struct
+import unicodedata
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import duckdb
 
 from detection import neardup
+from extractors.feeds import parse_feed
 from seedwatch.grouping import group_articles
 from warehouse.db import Warehouse
 from warehouse.store import insert_articles
@@ -58,3 +65,94 @@ def test_groups_are_stored_and_later_runs_match_through_band_keys(tmp_path):
     assert rows["update"] == ("first", "minhash", "first") and rows["other"][:2] == ("other", "unique")
     assert con.execute("SELECT count(*) FROM neardup_bands").fetchone()[0] == 3 * neardup.BANDS
     con.close()
+
+
+# --- the fast code paths give exactly the plain definitions' values ------------------------
+# Signatures and band keys are stored and compared with those of earlier runs, so the
+# shortcuts in detection/neardup.py must not change a single value. These are the plain
+# definitions they replace (the code before the shortcuts), checked on texts that take every
+# path: pure ASCII, ASCII with a few curly quotes or dashes, Korean, and odd characters.
+
+def _ref_tokens(text):
+    text = unicodedata.normalize("NFKC", text or "").casefold()
+    return re.findall(r"\w+", neardup._MARKER.sub(" ", text))
+
+
+def _ref_shingles(text, k=3):
+    def h64(s):
+        return int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "big")
+    words = _ref_tokens(text)
+    if len(words) < k:
+        return {h64(" ".join(words))} if words else set()
+    return {h64(" ".join(words[i:i + k])) for i in range(len(words) - k + 1)}
+
+
+def _ref_signature(shingle_set):
+    n, bits = neardup.NUM_PERM, 56
+    bins = [None] * n
+    for h in shingle_set:
+        b, v = h % n, (h // n) & ((1 << bits) - 1)
+        if bins[b] is None or v < bins[b]:
+            bins[b] = v
+    if all(v is None for v in bins):
+        return []
+    out = []
+    for i in range(n):
+        step = 0
+        while bins[(i + step) % n] is None:
+            step += 1
+        out.append(bins[(i + step) % n] + (step << bits))
+    return out
+
+
+def _ref_band_keys(sig):
+    keys = []
+    for band in range(neardup.BANDS):
+        rows = sig[band * neardup.ROWS:(band + 1) * neardup.ROWS]
+        value = int.from_bytes(hashlib.blake2b(struct.pack(f">H{neardup.ROWS}Q", band, *rows),
+                                               digest_size=8).digest(), "big")
+        keys.append(value - (1 << 64) if value >= (1 << 63) else value)
+    return keys
+
+
+_PIECES = {
+    "ascii": ["North", "korea", "TALKS", "said", "on", "Tuesday", "Seoul's", "U.S.", "2026", "_id", "a_b",
+              "(LEAD)", "(2nd LD)", "(update2)", "e-mail", "x86", ",", ".", ";", "--", "\"", "'", "(", ")"],
+    "odd": ["’", "“", "”", "—", "–", "…", "·", "é", "Straße", "ﬁne", "ΣΊΣΥΦΟΣ", "İ", "ＡＢＣ", "①", "½",
+            "e\u0301", "😀", "\u00a0", "\u3000", "\u2028", "\x1c", "\t", "\n", "\u200b", "٣", "_"],
+    "korean": ["북한", "남북", "대화를", "제의했다", "통일부는", "(종합2보)", "(3보)", "밝혔다.", "'우수등급'", "ㄱㄴ"],
+}
+
+
+def _random_text(rng):
+    weights = rng.choice([(1, 0, 0), (20, 1, 0), (3, 1, 1), (1, 1, 8), (0, 1, 0)])
+    kinds = rng.choices(list(_PIECES), weights=weights, k=rng.choice([0, 1, 2, 3, 5, 13, 40, 200]))
+    seps = [" ", " ", " ", "", "\n", "  "]
+    return "".join(rng.choice(_PIECES[k]) + rng.choice(seps) for k in kinds)
+
+
+def test_fast_paths_give_the_plain_definitions_values():
+    rng = random.Random(13)
+    texts = [_random_text(rng) for _ in range(1500)]
+    texts += ["", " ", "one", "(LEAD)", "\ud800 lone surrogate", FIRST, UPDATE, OTHER, " ".join(["same"] * 40)]
+    for path in sorted((Path(__file__).resolve().parent.parent / "demo" / "site" / "feeds").glob("*.xml")):
+        for e in parse_feed(path.read_bytes()).entries:
+            texts += [e.title, e.summary, e.content]
+    paths = {"ascii": 0, "mixed": 0, "korean": 0}
+    sketched = 0
+    for text in texts:
+        assert neardup.tokens(text) == _ref_tokens(text), text
+        sh = neardup.shingles(text)
+        assert sh == _ref_shingles(text), text
+        sig = _ref_signature(sh)
+        assert neardup.signature(sh) == sig
+        sk = neardup.sketch("x", text)
+        if len(sh) < neardup.MIN_SHINGLES:
+            assert sk is None, text
+            continue
+        sketched += 1
+        assert sk.signature == tuple(sig) and sk.bands == tuple(_ref_band_keys(sig)), text
+        assert neardup.band_keys(sig) == list(sk.bands)
+        extra = len(text.encode("utf-8", "surrogatepass")) - len(text)
+        paths["ascii" if text.isascii() else "mixed" if extra <= len(text) // 16 else "korean"] += 1
+    assert sketched > 400 and min(paths.values()) > 50, paths  # every path was taken
