@@ -147,47 +147,55 @@ def _render(node: dict) -> str:
 
 
 class _SplitScan:
-    """The matches of the trie pattern (`pattern.finditer`), found by two faster scans.
+    """The matches of the trie pattern (`pattern.finditer`), found by faster scans.
 
     Python's regex engine jumps over characters that cannot start a match only when the
     pattern begins with a character or a set of them. The trie pattern begins with
     look-behinds (the word-bounded forms), so it is tried at every position of the text,
     where its first alternation alone takes ~180 comparisons: ~0.3 us a character. Here the
-    keys are split by how they start, and each part gets a pattern that begins with a
-    character:
+    keys are split into parts by how they start, and each part gets a pattern that begins
+    with a character:
 
-    * `other`: the substring forms and the Hangul-bounded ones (ko, ko_word), with the
-      look-behind moved after the first character (`(?<![X]c)` once `c` is read is
-      `(?<![X])` before it), so the engine stops only at their first characters;
-    * the word-bounded English forms (en, and ASCII ko forms), found in one of two exact
-      ways, whichever is cheaper for the text: `latin_first`, like `other`, stops at each of
-      their first letters (good for Korean text, which has few); `latin_word` consumes the
-      non-letter before the word, so on English text it stops only between words.
+    * the substring and Hangul-bounded forms (ko, ko_word), with the look-behind moved after
+      the first character (`(?<![X]c)` once `c` is read is `(?<![X])` before it), so the
+      engine stops only at their first characters. At each stop it still compares the
+      character with every first character of the part, so for Korean text, where a third
+      of the characters start some form, these forms are cut into `KOREAN_PARTS` parts;
+    * the word-bounded English forms (en, and ASCII ko forms): on English text `latin_word`
+      takes the non-letter before the word, so the engine stops only between words; on
+      other text `latin_first` stops at their first letters, like the parts above.
 
-    Why the union of the two scans is the trie pattern's scan: at a position the trie tries
-    the substring forms, then the English forms, then the Hangul-bounded ones, takes the
-    first match and goes on from its end. Whether a given form matches at a position depends
-    on the text only. If no match of one scan overlaps a match of the other, then at every
-    position the trie reaches, at most one scan matches there, with the same span, so both
-    walks agree. When two spans do overlap, the text is scanned again with the trie pattern.
+    Why this is exact: at a position the trie tries the forms in a fixed order, takes the
+    first match and goes on from its end; whether a form matches at a position depends on
+    the text only. A part's own scan visits every position outside its own matches. So
+    while the parts' matches do not overlap, each position the trie visits is one each part
+    visited, at most one part matches there, with the span the trie would take, and the
+    union of the parts' matches is the trie's. When matches overlap, `_walk` replays the
+    trie's walk from the parts' matches, searching a part again where its own scan was
+    inside a match at a position the trie visits.
     """
+
+    KOREAN_PARTS = 4
 
     def __init__(self, trie: dict, reference: re.Pattern):
         self.reference = reference
         latin = trie.get(_LATIN_START, {})
         hangul = trie.get(_HANGUL_START, {})
-        firsts = sorted({c for c in trie if c not in _MARKERS} | set(hangul))
-        alternatives = []
-        for ch in firsts:
+
+        def alternative(ch: str) -> str:
             # Same order as the trie at this position: substring forms, then bounded ones.
             tails = []
             if ch in trie:
                 tails.append(_render(trie[ch]))
             if ch in hangul:
                 tails.append(rf"(?<![{_HANGUL}]{re.escape(ch)})" + _render(hangul[ch]))
-            tail = tails[0] if len(tails) == 1 else "(?:" + "|".join(tails) + ")"
-            alternatives.append(re.escape(ch) + tail)
-        self.other = re.compile("|".join(alternatives)) if alternatives else None
+            return re.escape(ch) + (tails[0] if len(tails) == 1 else "(?:" + "|".join(tails) + ")")
+
+        firsts = sorted({c for c in trie if c not in _MARKERS} | set(hangul))
+        size = -(-len(firsts) // self.KOREAN_PARTS)
+        self.other = [re.compile("|".join(map(alternative, firsts)))] if firsts else []
+        self.other_parts = [re.compile("|".join(map(alternative, firsts[i:i + size])))
+                            for i in range(0, len(firsts), size)]
         self.latin_first = self.latin_word = None
         if latin:
             self.latin_first = re.compile("|".join(
@@ -199,19 +207,25 @@ class _SplitScan:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) of every match of the trie pattern in `text`, in order."""
-        found = [m.span() for m in self.other.finditer(text)] if self.other else []
-        if self.latin_word is not None:
-            # English text: "e" is about one letter in ten; in Korean text it is rare.
-            if text.count("e") * 30 > len(text):
-                latin = self._latin_by_word(text)
-            else:
-                latin = [m.span() for m in self.latin_first.finditer(text)]
-            if latin:
-                found = sorted(found + latin) if found else latin
-                for i in range(1, len(found)):
-                    if found[i][0] < found[i - 1][1]:
-                        return [m.span() for m in self.reference.finditer(text)]
-        return found
+        # English text: "e" is about one letter in ten; in Korean text it is rare. Either
+        # choice gives the same matches; this one only picks the cheaper scans.
+        english = text.count("e") * 30 > len(text)
+        patterns = list(self.other if english else self.other_parts)
+        found = [[m.span() for m in p.finditer(text)] for p in patterns]
+        if self.latin_first is not None:
+            patterns.append(self.latin_first)
+            found.append(self._latin_by_word(text) if english
+                         else [m.span() for m in self.latin_first.finditer(text)])
+        if sum(1 for part in found if part) <= 1:
+            return next((part for part in found if part), [])
+        union = sorted([span for part in found for span in part])
+        for i in range(1, len(union)):
+            if union[i][0] < union[i - 1][1]:
+                walked = self._walk(text, patterns, found)
+                if walked is None:
+                    return [m.span() for m in self.reference.finditer(text)]
+                return walked
+        return union
 
     def _latin_by_word(self, text: str) -> list[tuple[int, int]]:
         shifted = " " + text
@@ -224,6 +238,37 @@ class _SplitScan:
             # a letter: its "character before" is then the last one of this match.
             pos = end - 1
         return out
+
+    @staticmethod
+    def _walk(text: str, patterns: list[re.Pattern], found: list[list[tuple[int, int]]]):
+        """The trie's walk over the text, from each part's own matches (None when two parts
+        match at one position: which one the trie takes depends on its order of forms)."""
+        out: list[tuple[int, int]] = []
+        pos = 0
+        index = [0] * len(found)
+        while True:
+            best = None
+            for part, spans in enumerate(found):
+                i = index[part]
+                while i < len(spans) and spans[i][0] < pos:
+                    i += 1
+                index[part] = i
+                if i and spans[i - 1][1] > pos:
+                    # The part's scan was inside one of its matches here: look again.
+                    m = patterns[part].search(text, pos)
+                    span = m.span() if m else None
+                else:
+                    span = spans[i] if i < len(spans) else None
+                if span is None:
+                    continue
+                if best is None or span[0] < best[0]:
+                    best = span
+                elif span[0] == best[0]:
+                    return None
+            if best is None:
+                return out
+            out.append(best)
+            pos = best[1]
 
 
 # Group names of lexicons written before the actor roles were made generic.
