@@ -192,7 +192,7 @@ class _SplitScan:
             return re.escape(ch) + (tails[0] if len(tails) == 1 else "(?:" + "|".join(tails) + ")")
 
         firsts = sorted({c for c in trie if c not in _MARKERS} | set(hangul))
-        size = -(-len(firsts) // self.KOREAN_PARTS)
+        size = max(1, -(-len(firsts) // self.KOREAN_PARTS))
         self.other = [re.compile("|".join(map(alternative, firsts)))] if firsts else []
         self.other_parts = [re.compile("|".join(map(alternative, firsts[i:i + size])))
                             for i in range(0, len(firsts), size)]
