@@ -326,8 +326,12 @@ def load_lexicon(path: Path) -> Lexicon:
     cased = {form: name for name, table in tables.items() for form in table.get("cased", [])}
     cased_pattern = None
     if cased:
-        alternation = "|".join(re.escape(f) for f in sorted(cased, key=len, reverse=True))
-        cased_pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{alternation})(?![A-Za-z0-9])")
+        # Longest first; not preceded by a letter or digit, with the look-behind after the
+        # first letter (as in _SplitScan) so the engine stops only at the forms' capitals.
+        alternation = "|".join(
+            re.escape(f[0]) + rf"(?<![A-Za-z0-9]{re.escape(f[0])})" + re.escape(f[1:])
+            for f in sorted(cased, key=len, reverse=True))
+        cased_pattern = re.compile(rf"(?:{alternation})(?![A-Za-z0-9])")
     trie = _trie(keys)
     pattern = re.compile(_render(trie))
     return Lexicon(concepts, form_to_concept, pattern, ignored, cased_pattern, cased,
