@@ -119,24 +119,34 @@ def split_segments(title: str, body: str) -> tuple[str, list[Segment], bool]:
     return joined, segments, short
 
 
-def _sentence_spans(body: str):
+def _sentence_spans(body: str) -> list[tuple[int, int]]:
+    spans = []
     start = 0
+    wordy = _WORDY.search
     for m in _BOUNDARY.finditer(body):
-        if _after_abbreviation(body, m):
+        stop, end = m.span()
+        if end - stop == 1 and body[stop] == "." and _after_abbreviation(body, stop):
             continue  # "N. Korea", "the U.S. envoy", "Dec. 28": the sentence goes on
-        end = m.end()
-        if _WORDY.search(body, start, end):
-            yield start, end
+        if wordy(body, start, end):
+            spans.append((start, end))
         start = end
-    if _WORDY.search(body, start):
-        yield start, len(body)
+    if wordy(body, start):
+        spans.append((start, len(body)))
+    return spans
 
 
-def _after_abbreviation(body: str, m: re.Match) -> bool:
-    """Whether a full stop ends an initial or a common abbreviation rather than a sentence."""
-    if m.group(0) != ".":
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _after_abbreviation(body: str, stop: int) -> bool:
+    """Whether the full stop at `stop` ends an initial or a common abbreviation rather than
+    a sentence."""
+    before = body[stop - 1] if stop else ""
+    if before not in _ASCII_LETTERS and not before.isspace():
+        # The word before ends in this character (or is empty), and every initial and
+        # abbreviation ends in a Latin letter: the common case in Korean copy ("...했다.").
         return False
-    word = body[max(0, m.start() - 12):m.start()].rsplit(None, 1)[-1:] or [""]
+    word = body[max(0, stop - 12):stop].rsplit(None, 1)[-1:] or [""]
     word = word[0].lstrip("(\"'“‘")
     return bool(_INITIALS.fullmatch(word)) or word in _ABBREVIATIONS
 

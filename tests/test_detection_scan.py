@@ -157,3 +157,15 @@ def test_sentence_bounds_and_datelines(lexicon):
     # syllable: no word boundary), so "Seoul" is a hit there.
     found = analyse(lexicon, "", "회담SEOUL, Dec. 28 (Yonhap) -- Officials met.")
     assert "seoul" in [form for _, form, _ in found.hits]
+
+
+def test_full_stops_after_initials_and_abbreviations_do_not_end_a_sentence():
+    from detection.text import _ABBREVIATIONS, _ASCII_LETTERS
+    # The quick test in _after_abbreviation relies on this: only a Latin letter (or a
+    # space) before a full stop can end an abbreviation or an initial.
+    assert all(word[-1] in _ASCII_LETTERS for word in _ABBREVIATIONS)
+    body = ("Mr. Kim met N. Korean and U.S. envoys on Dec. 28 (\"Gen. Park\" too). 회담은 끝났다. "
+            "Next came No. 2.다음 문장 Dr .Lee left.")
+    sentences = [body[s.start:s.end].strip() for s in split_segments("", body)[1]]
+    assert sentences == ["Mr. Kim met N. Korean and U.S. envoys on Dec. 28 (\"Gen. Park\" too).",
+                         "회담은 끝났다.", "Next came No. 2.", "다음 문장 Dr .Lee left."]
