@@ -130,23 +130,25 @@ def main(argv: list[str] | None = None) -> int:
                                             ensure_ascii=False) + "\n")
         cpu = {}
         for side, tree in (("this", REPO), ("other", other)):
-            done = subprocess.run([_python_of(tree), "-c", SCORER, str(inputs), str(work / f"{side}.jsonl")],
-                                  cwd=tree, capture_output=True, text=True)
+            command = [_python_of(tree), "-c", SCORER, str(inputs), str(work / f"{side}.jsonl")]
+            done = subprocess.run(command, cwd=tree, capture_output=True, text=True)
             if done.returncode:
                 print(f"scoring with {tree} failed:\n{done.stderr}", file=sys.stderr)
                 return 2
             cpu[side] = json.loads(done.stdout.strip().splitlines()[-1])
         differences = 0
-        with open(work / "this.jsonl", encoding="utf-8") as a, open(work / "other.jsonl", encoding="utf-8") as b:
-            rows = [(name, i) for name, items in sets.items() for i in range(len(items))]
-            for (name, i), mine, theirs in zip(rows, a, b, strict=True):
+        rows = [(name, i) for name, items in sets.items() for i in range(len(items))]
+        with open(work / "this.jsonl", encoding="utf-8") as mine_file, \
+                open(work / "other.jsonl", encoding="utf-8") as their_file:
+            for (name, i), mine, theirs in zip(rows, mine_file, their_file, strict=True):
                 if mine != theirs:
                     differences += 1
                     if differences <= 5:
                         print(f"DIFFERENT {name}[{i}]:\n  this:  {mine[:400]}\n  other: {theirs[:400]}")
     print(f"{'set':<10} {'articles':>8}  {'other ms':>9}  {'this ms':>8}  (CPU per article)")
     for name, items in sets.items():
-        print(f"{name:<10} {len(items):>8}  {cpu['other'][name] * 1000:>9.3f}  {cpu['this'][name] * 1000:>8.3f}")
+        before, after = cpu["other"][name] * 1000, cpu["this"][name] * 1000
+        print(f"{name:<10} {len(items):>8}  {before:>9.3f}  {after:>8.3f}")
     total = sum(len(items) for items in sets.values())
     print(f"{total} articles, {differences} with a different verdict "
           f"(this: {REPO}, other: {other})")

@@ -64,9 +64,12 @@ def _passage(detector: "Detector", analysis: Analysis, evidence: list) -> str:
         return sum(profile.get(c, 0.0) * n for c, n in seg.concepts.items())
     # A sentence with no evidence and no concept has the key (0, 0, -i): only the first of
     # them can be the best, so the others (most sentences of most articles) are not weighed.
-    segments = analysis.segments
-    blank = next((i for i, e in enumerate(evidence) if not e.strength and not segments[i].concepts), None)
-    candidates = [i for i, e in enumerate(evidence) if e.strength or segments[i].concepts]
+    candidates, blank = [], None
+    for i, e in enumerate(evidence):
+        if e.strength or analysis.segments[i].concepts:
+            candidates.append(i)
+        elif blank is None:
+            blank = i
     if blank is not None:
         candidates.append(blank)
     best = max(candidates, key=lambda i: (evidence[i].strength, on_profile(i), -i))

@@ -165,14 +165,15 @@ class _SplitScan:
       takes the non-letter before the word, so the engine stops only between words; on
       other text `latin_first` stops at their first letters, like the parts above.
 
-    Why this is exact: at a position the trie tries the forms in a fixed order, takes the
-    first match and goes on from its end; whether a form matches at a position depends on
-    the text only. A part's own scan visits every position outside its own matches. So
-    while the parts' matches do not overlap, each position the trie visits is one each part
-    visited, at most one part matches there, with the span the trie would take, and the
-    union of the parts' matches is the trie's. When matches overlap, `_walk` replays the
-    trie's walk from the parts' matches, searching a part again where its own scan was
-    inside a match at a position the trie visits.
+    Why this is exact: at each position it reaches, the trie pattern tries its forms in a
+    fixed order, takes the first that matches and goes on from the end of that match; whether
+    a form matches at a position depends on the text alone. A part's own scan reaches every
+    position outside its own matches. If no two of the parts' matches overlap, every position
+    the trie reaches is reached by every part, at most one part matches there, and its match
+    is the trie's: the union of the parts' matches is the trie's. Where matches overlap,
+    `_walk` replays the trie's walk from them, searching a part again from a position the
+    trie reaches inside one of that part's own matches; if two parts match at one position
+    (the trie's order of forms would decide), the text is scanned with the trie pattern.
     """
 
     KOREAN_PARTS = 4
@@ -193,7 +194,7 @@ class _SplitScan:
 
         firsts = sorted({c for c in trie if c not in _MARKERS} | set(hangul))
         size = max(1, -(-len(firsts) // self.KOREAN_PARTS))
-        self.other = [re.compile("|".join(map(alternative, firsts)))] if firsts else []
+        self.other_whole = [re.compile("|".join(map(alternative, firsts)))] if firsts else []
         self.other_parts = [re.compile("|".join(map(alternative, firsts[i:i + size])))
                             for i in range(0, len(firsts), size)]
         self.latin_first = self.latin_word = None
@@ -210,7 +211,7 @@ class _SplitScan:
         # English text: "e" is about one letter in ten; in Korean text it is rare. Either
         # choice gives the same matches; this one only picks the cheaper scans.
         english = text.count("e") * 30 > len(text)
-        patterns = list(self.other if english else self.other_parts)
+        patterns = list(self.other_whole if english else self.other_parts)
         found = [[m.span() for m in p.finditer(text)] for p in patterns]
         if self.latin_first is not None:
             patterns.append(self.latin_first)
