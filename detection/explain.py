@@ -62,7 +62,17 @@ def _passage(detector: "Detector", analysis: Analysis, evidence: list) -> str:
     def on_profile(i: int) -> float:
         seg = analysis.segments[i]
         return sum(profile.get(c, 0.0) * n for c, n in seg.concepts.items())
-    best = max(range(len(evidence)), key=lambda i: (evidence[i].strength, on_profile(i), -i))
+    # A sentence with no evidence and no concept has the key (0, 0, -i): only the first of
+    # them can be the best, so the others (most sentences of most articles) are not weighed.
+    candidates, blank = [], None
+    for i, e in enumerate(evidence):
+        if e.strength or analysis.segments[i].concepts:
+            candidates.append(i)
+        elif blank is None:
+            blank = i
+    if blank is not None:
+        candidates.append(blank)
+    best = max(candidates, key=lambda i: (evidence[i].strength, on_profile(i), -i))
     seg = analysis.segments[best]
     text = " ".join(analysis.text[seg.start:seg.end].split())
     if len(text) <= PASSAGE_CHARS:
