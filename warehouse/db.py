@@ -1,9 +1,9 @@
 """Opening the DuckDB warehouse: writer sessions, lock retries, versioned migrations.
 
-DuckDB allows one writing process per file. A monitor run holds the file open for the whole
-run (`writer_session`): every transaction of the run is a cursor on that one connection, so
-a batch pays neither for opening the file nor for the checkpoint DuckDB runs when the last
-connection closes (both grow with the warehouse). SQL users and the UI read a snapshot (see
+DuckDB allows one writing process per file. A monitor run holds the file open while it
+collects, and again while it groups and alerts (`writer_session`): every transaction there is
+a cursor on the one held connection, so a batch pays neither for opening the file nor for the
+checkpoint DuckDB runs when the last connection closes. SQL users and the UI read a snapshot (see
 `readside.py`), so they never wait for the run and the run never waits for them. Outside a
 run, each command opens the file for its own short transactions and retries while another
 process holds it.
@@ -233,9 +233,11 @@ def _session_cursor(path: Path) -> duckdb.DuckDBPyConnection | None:
 @contextlib.contextmanager
 def writer_session(path: str | Path, lock_timeout: float = 60.0) -> Iterator[None]:
     """Hold the warehouse file open while the block runs (a monitor run, under its run lock).
-    Inside it, every `open_connection` of this process for the file (but sealed readers,
-    which open their own) gets a cursor on the held connection. At the end the connection is
-    closed, which checkpoints once. Nested sessions for one file share the outer one."""
+    Inside it, every `open_connection` of this process for the file gets a cursor on the held
+    connection, except sealed readers (`settings`), which never share the writer's connection:
+    DuckDB refuses them a second configuration of an open file, and they read the snapshot
+    anyway. At the end the connection is closed, which checkpoints once. Nested sessions for
+    one file share the outer one."""
     key = Path(path).resolve()
     with _sessions_lock:
         nested = key in _sessions
