@@ -11,6 +11,7 @@ No profiler: cProfile multiplies the cost of call-heavy pure-Python code several
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import shutil
 import sys
@@ -54,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                 "alerts": [{"url": f"jsonfile://{work / 'alerts.jsonl'}"}],
             }, base_dir=str(work))
             wh = pipeline.warehouse_for(cfg)
-            session = wh.session()  # as in a flow run: the file stays open throughout
-            session.__enter__()
+            held = contextlib.ExitStack()  # as in a flow run: the file stays open throughout
+            held.enter_context(wh.session())
             detectors = pipeline.load_detectors(cfg)
             run_id = pipeline.new_run_id()
             states = spend("register feeds", pipeline.register_feeds, wh, cfg, run_id)
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 spend("score (detection)", pipeline.score_articles, detectors, articles)
                 spend("score + store batch", pipeline.store_batch, wh, detectors, articles, log)
             spend("stories + alerts", pipeline.queue_alerts, wh, cfg)
-            spend("close (checkpoint)", session.__exit__, None, None, None)
+            spend("close (checkpoint)", held.close)
         shutdown()
     finally:
         shutdown_dir = work
