@@ -155,9 +155,9 @@ def parse_retry_after(value: str | None) -> float | None:
 @functools.lru_cache(maxsize=1)
 def _ssl_context() -> ssl.SSLContext:
     """httpx's default TLS settings (certifi's CA bundle, verification on), built once per
-    process: loading the CA bundle costs ~30 ms of CPU, and a Fetcher is made per batch of
-    pages and per feed poll (it was 40% of the CPU of fetching a batch). An SSLContext is not
-    changed after this and may serve many connections at once."""
+    process rather than once per Fetcher (one a batch of pages, one a feed poll): reading the
+    CA bundle each time took fetching from 0.89 to 0.96 ms of CPU a page on 200-page batches.
+    An SSLContext is not changed after this and may serve many connections at once."""
     return httpx.create_ssl_context(trust_env=False)
 
 
