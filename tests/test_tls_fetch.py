@@ -1,6 +1,6 @@
-"""The fetcher's network layer (extractors.netstream) over TLS: a real HTTPS server on
-127.0.0.1 with a certificate made for the test, reached through httpcore's pool on the
-asyncio backend, as `extractors.http.Fetcher` reaches real feeds."""
+"""The fetcher (`extractors.http.Fetcher`, aiohttp underneath) over TLS: a real HTTPS server on
+127.0.0.1 with a certificate made for the test. Trusted, pages come back over one kept-alive
+connection; untrusted (the default trust, certifi's bundle), the fetch fails with the reason."""
 import asyncio
 import datetime
 import ipaddress
@@ -8,14 +8,17 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpcore
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from extractors.netstream import AsyncioBackend
+from extractors.http import Fetcher, FetchRequest, TEMPORARY
+from seedwatch.config import FetchConfig
+
+CFG = FetchConfig(allow_private_addresses=True, retries=0, connect_timeout_seconds=5,
+                  read_timeout_seconds=5, total_timeout_seconds=10)
 
 
 def _certificate(tmp_path):
@@ -39,10 +42,10 @@ def _certificate(tmp_path):
 
 
 class _Hello(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"   # keep-alive, so the pool's idle check is exercised
+    protocol_version = "HTTP/1.1"   # keep-alive: the second request reuses the connection
 
     def do_GET(self):
-        body = f"hello over tls {self.path}".encode()
+        body = f"hello over tls {self.path} from port {self.client_address[1]}".encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -66,27 +69,29 @@ def tls_server(tmp_path):
     server.server_close()
 
 
-def test_https_requests_through_the_asyncio_backend(tls_server):
+def _fetch_two(port, context=None):
+    async def go():
+        async with Fetcher(CFG, ssl_context=context) as fetcher:
+            first = await fetcher.fetch(FetchRequest(f"https://127.0.0.1:{port}/a"))
+            second = await fetcher.fetch(FetchRequest(f"https://127.0.0.1:{port}/b"))
+            return first, second
+    return asyncio.run(go())
+
+
+def test_https_pages_come_back_over_one_connection(tls_server):
     port, cert = tls_server
-
-    async def fetch():
-        context = ssl.create_default_context(cafile=str(cert))
-        async with httpcore.AsyncConnectionPool(ssl_context=context,
-                                                network_backend=AsyncioBackend()) as pool:
-            first = await pool.request("GET", f"https://127.0.0.1:{port}/a")
-            second = await pool.request("GET", f"https://127.0.0.1:{port}/b")
-            return first.status, first.content, second.status, second.content
-
-    assert asyncio.run(fetch()) == (200, b"hello over tls /a", 200, b"hello over tls /b")
+    first, second = _fetch_two(port, ssl.create_default_context(cafile=str(cert)))
+    assert (first.outcome, first.status, second.outcome, second.status) == ("ok", 200, "ok", 200)
+    assert first.content.startswith(b"hello over tls /a from port ")
+    assert second.content.startswith(b"hello over tls /b from port ")
+    # the same client port twice: the connection was kept alive and reused
+    assert first.content.rsplit(b" ", 1)[1] == second.content.rsplit(b" ", 1)[1]
 
 
-def test_an_untrusted_certificate_is_a_connect_error(tls_server):
+def test_an_untrusted_certificate_fails_the_fetch_with_the_reason(tls_server):
     port, _ = tls_server
-
-    async def fetch():
-        async with httpcore.AsyncConnectionPool(ssl_context=ssl.create_default_context(),
-                                                network_backend=AsyncioBackend()) as pool:
-            await pool.request("GET", f"https://127.0.0.1:{port}/")
-
-    with pytest.raises(httpcore.ConnectError):
-        asyncio.run(fetch())
+    first, _ = _fetch_two(port)  # default trust: certifi's bundle does not know the test's CA
+    assert first.outcome == "failed" and first.content is None
+    assert first.error_class == TEMPORARY
+    assert first.error.startswith("connection failed")
+    assert "certificate" in first.error.lower()
