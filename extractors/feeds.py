@@ -226,3 +226,19 @@ def parse_feed(body: bytes, content_type: str | None = None, base_url: str | Non
     declared = declared_interval(parsed.feed.get("ttl"), parsed.feed.get("sy_updateperiod"),
                                  parsed.feed.get("sy_updatefrequency"))
     return ParsedFeed(html_to_text(parsed.feed.get("title", "")), lang, entries, warning, declared)
+
+
+FeedBody = tuple[bytes, "str | None", "str | None", "datetime | None"]
+
+
+def parse_many(feeds: list[FeedBody]) -> list[ParsedFeed | FeedError]:
+    """`parse_feed` on many (body, content type, base URL, fetched at) tuples, in order; a body
+    that holds no feed gives its FeedError instead of raising. The batch entry point for the
+    extraction worker processes, which are idle while the feeds are polled."""
+    out: list[ParsedFeed | FeedError] = []
+    for body, ctype, base, at in feeds:
+        try:
+            out.append(parse_feed(body, ctype, base, at))
+        except FeedError as exc:
+            out.append(exc)
+    return out

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from extractors.feeds import FeedEntry, FeedError, parse_feed
+from extractors.feeds import FeedBody, FeedEntry, FeedError, ParsedFeed, parse_many
 from extractors.health import due, next_state
 from extractors.schedule import poll_due
 from extractors.http import PERMANENT, SKIP, FetchRequest, FetchResult, Fetcher
@@ -34,9 +34,13 @@ class FeedPoll:
 
 def poll_feeds(cfg: FetchConfig, states: Sequence[dict[str, Any]],
                now: datetime | None = None, robots: Any = None,
-               max_interval: float | None = None) -> list[FeedPoll]:
+               max_interval: float | None = None,
+               parse: Callable[[list[FeedBody]], list[ParsedFeed | FeedError]] = parse_many
+               ) -> list[FeedPoll]:
     """Fetch every due feed (conditional GET) and parse it; one FeedPoll per feed, always.
-    Due: not disabled nor backing off (health.due) and its next poll has come (schedule)."""
+    Due: not disabled nor backing off (health.due) and its next poll has come (schedule).
+    `parse` parses the bodies fetched (`extractors.feeds.parse_many`, or the same on the
+    worker processes: `extractors.pool.parse_feeds`)."""
     now = now or datetime.now(timezone.utc)
     polls: dict[str, FeedPoll] = {}
     requests = []
@@ -49,9 +53,13 @@ def poll_feeds(cfg: FetchConfig, states: Sequence[dict[str, Any]],
             continue
         requests.append(FetchRequest(st["url"], st.get("etag"), st.get("last_modified"), trusted=True))
     results = asyncio.run(_fetch(cfg, requests, robots=robots, trusted=True)) if requests else []
+    fetched = [res for res in results if res.outcome == "ok"]
+    parsed = dict(zip((res.url for res in fetched),
+                      parse([(res.content or b"", res.content_type, res.final_url, now)
+                             for res in fetched]) if fetched else []))
     by_url = {st["url"]: st for st in states}
     for res in results:
-        polls[res.url] = _parse(by_url[res.url], res, now)
+        polls[res.url] = _parse(by_url[res.url], res, now, parsed.get(res.url))
     return [polls[st["url"]] for st in states]
 
 
@@ -78,7 +86,8 @@ def _refused(url: str, reason: str, error_class: str) -> FetchResult:
     return FetchResult(url, url, outcome, error_class=error_class, error=reason)
 
 
-def _parse(state: dict[str, Any], res: FetchResult, now: datetime) -> FeedPoll:
+def _parse(state: dict[str, Any], res: FetchResult, now: datetime,
+           parsed: ParsedFeed | FeedError | None) -> FeedPoll:
     # A configured feed that redirects somewhere refused (ftp:, a private address) has failed.
     outcome = "failed" if res.outcome == "skipped" else res.outcome
     poll = FeedPoll(state["url"], state["feed_id"], state.get("name"), outcome, res.error, fetch=res,
@@ -86,11 +95,10 @@ def _parse(state: dict[str, Any], res: FetchResult, now: datetime) -> FeedPoll:
     if res.outcome != "ok":
         poll.state = next_state(state, res, now)
         return poll
-    try:
-        parsed = parse_feed(res.content or b"", res.content_type, res.final_url, now)
-    except FeedError as exc:
-        poll.outcome, poll.reason = "failed", str(exc)
-        poll.state = next_state(state, res, now, error=str(exc), error_class=PERMANENT)
+    if parsed is None or isinstance(parsed, FeedError):
+        why = str(parsed) if parsed is not None else "feed body not parsed"
+        poll.outcome, poll.reason = "failed", why
+        poll.state = next_state(state, res, now, error=why, error_class=PERMANENT)
         return poll
     poll.entries, poll.warning = parsed.entries, parsed.warning
     poll.declared_interval_minutes = parsed.declared_interval_minutes

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from extractors.article import extract_many
+from extractors.feeds import parse_many
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -37,7 +38,7 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
     if _pool is None or _pool_size != workers:
         shutdown()
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["extractors.article", "trafilatura"])
+        ctx.set_forkserver_preload(["extractors.article", "extractors.feeds", "trafilatura"])
         _pool, _pool_size = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                                 initializer=_ignore_interrupts), workers
     return _pool
@@ -104,17 +105,30 @@ class PendingExtraction:
             f.cancel()
 
 
+def run_many(fn: Any, items: list[Any], workers: int = 0) -> PendingExtraction:
+    """Queue `fn` (a module-level function from a list of items to a list of results) over
+    `items` on `workers` processes (0: one per core), in chunks; results keep the order of
+    `items`. Small batches, or one worker, are done here and now."""
+    workers = workers or default_workers()
+    if workers <= 1 or len(items) < INLINE_BELOW:
+        return PendingExtraction(done=fn(items))
+    pool = _get_pool(workers)
+    return PendingExtraction([pool.submit(fn, part)
+                              for part in chunks(items, chunk_size(len(items), workers))])
+
+
 def submit_pages(pages: list[tuple[bytes, str | None]], workers: int = 0) -> PendingExtraction:
     """Queue many pages for extraction on `workers` processes (0: one per core); results keep
     the order of `pages`. Small batches, or one worker, are extracted here and now."""
-    workers = workers or default_workers()
-    if workers <= 1 or len(pages) < INLINE_BELOW:
-        return PendingExtraction(done=extract_many(pages))
-    pool = _get_pool(workers)
-    return PendingExtraction([pool.submit(extract_many, part)
-                              for part in chunks(pages, chunk_size(len(pages), workers))])
+    return run_many(extract_many, pages, workers)
 
 
 def extract_pages(pages: list[tuple[bytes, str | None]], workers: int = 0) -> list[dict[str, Any]]:
     """Extract many pages, in order, on `workers` processes (0: one per core)."""
     return submit_pages(pages, workers).result()
+
+
+def parse_feeds(feeds: list[Any], workers: int = 0) -> list[Any]:
+    """`extractors.feeds.parse_many` on the worker processes: feedparser is pure Python, and
+    while a run polls its feeds the workers have no pages yet."""
+    return run_many(parse_many, feeds, workers).result()

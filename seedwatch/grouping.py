@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from detection import neardup, stories
 from warehouse import stories as sql
 from warehouse.db import Warehouse
-from warehouse.store import key
+from warehouse.store import article_key, key
 
 NEARDUP_WINDOW = timedelta(days=30)   # near-duplicates are looked for among recent articles
 BATCH = 1000
@@ -53,6 +53,30 @@ def _assign_and_store(con: Any, items: list[dict[str, Any]], now: datetime) -> l
                  "bands": a.bands} for it, a in zip(items, found) if it["sketch"]]
     sql.store_groups(con, [{**vars(a), "dup_group_id": a.group_id} for a in found], sketches, now)
     return found
+
+
+def key_of(article: dict[str, Any]) -> str:
+    return article.get("article_id") or article_key(article["canonical_url"])
+
+
+def _at(article: dict[str, Any]) -> datetime:
+    when = article.get("published") or article["first_seen"]
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def group_stored(con: Any, articles: Sequence[dict[str, Any]], now: datetime
+                 ) -> list[neardup.Assignment]:
+    """Duplicate groups of a batch of articles just stored, inside the batch's own transaction
+    (`con`), oldest first as `group_articles` takes them. A run does this while the extraction
+    workers work on the next batch, instead of for all its articles at the end, when nothing
+    else runs. Articles that already have a group (stored before) are left as they are;
+    anything left ungrouped (a run that died between batches) is taken by `group_articles`."""
+    by_id = {key_of(a): a for a in articles}
+    todo = sorted(sql.ungrouped_of(con, list(by_id)), key=lambda i: (_at(by_id[i]), i))
+    if not todo:
+        return []
+    items = [_new_item({**by_id[i], "article_id": i}) for i in todo]
+    return _assign_and_store(con, items, now)
 
 
 def group_articles(wh: Warehouse, now: datetime | None = None) -> GroupingReport:

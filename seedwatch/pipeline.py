@@ -23,10 +23,12 @@ from extractors.assemble import build_article
 from extractors.http import DEFERRED, TEMPORARY
 from extractors.feeds import FeedEntry
 from extractors.polling import FeedPoll, fetch_pages, poll_feeds
-from extractors.pool import extract_pages
+from extractors.feeds import parse_many
+from extractors.pool import extract_pages, parse_feeds
 from extractors.archive import PageArchive
 from extractors.robots import RobotsPolicy
 from seedwatch.config import Config, ScheduleConfig
+from seedwatch.grouping import group_stored
 from warehouse import store
 from warehouse.db import Warehouse
 from warehouse.snapshot import refresh_snapshot, remove_leftovers, snapshot_path
@@ -197,9 +199,17 @@ def poll(cfg: Config, states: list[dict[str, Any]], now: datetime | None = None)
     """Poll the feeds that are due (schedule, backoff), within robots.txt."""
     robots = robots_policy(cfg)
     polls = poll_feeds(cfg.fetch, states, now=now, robots=robots,
-                       max_interval=cfg.schedule.max_feed_interval_minutes)
+                       max_interval=cfg.schedule.max_feed_interval_minutes, parse=feed_parser(cfg))
     save_robots(cfg, robots)
     return polls
+
+
+def feed_parser(cfg: Config) -> Any:
+    """How polled feeds are parsed: on the local extraction workers (idle until pages come),
+    or, with a Dask cluster for extraction (`[runner] dask_address`), in this process."""
+    if cfg.runner.dask_address:
+        return parse_many
+    return lambda feeds: parse_feeds(feeds, cfg.extract.workers)
 
 
 # robots.txt policies by warehouse file: loaded from the warehouse once per process, then kept.
@@ -436,6 +446,7 @@ def store_batch(wh: Warehouse, detectors: list[TopicDetector], articles: list[di
         store.insert_scores(con, scores)
         store.schedule_page_retries(con, retries)
         store.index_archived_pages(con, archived)
+        group_stored(con, articles, now)  # near-duplicates now, not all at the run's end
     by_id = {store.article_key(a["canonical_url"]): a for a in articles}
     matches = [{**by_id[s["article_id"]], **s} for s in scores if s["decision"]]
     failed = sum(1 for r in log if r["outcome"] != "ok")

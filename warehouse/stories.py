@@ -37,6 +37,17 @@ def ungrouped_articles(con: Con, limit: int = 2000) -> list[dict[str, Any]]:
         ORDER BY "at", a.article_id LIMIT {int(limit)}"""))
 
 
+def ungrouped_of(con: Con, article_ids: Sequence[str]) -> list[str]:
+    """Those of these stored articles that have no duplicate group yet."""
+    if not article_ids:
+        return []
+    with _registered(con, "probe", _probe(article_ids)):
+        rows = con.execute("""
+            SELECT p.v FROM probe p JOIN articles a ON a.article_id = p.v
+            WHERE NOT EXISTS (SELECT 1 FROM article_groups g WHERE g.article_id = p.v)""").fetchall()
+    return [r[0] for r in rows]
+
+
 def groups_of_hashes(con: Con, hashes: Iterable[str]) -> dict[str, str]:
     """content_hash -> duplicate group of an already grouped article with that text."""
     with _registered(con, "probe", _probe(hashes)):
