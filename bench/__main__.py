@@ -92,9 +92,10 @@ class PrefectServer:
 
 
 def run_e2e(work: Path, cfg: Path, warm: Path, api_url: str | None, poll_runs: int,
-            code: Path | None = None) -> dict[str, Any]:
+            code: Path | None = None, other_pids: dict[str, int] | None = None) -> dict[str, Any]:
     spec = work / "e2e.json"
-    spec.write_text(json.dumps({"config": str(cfg), "warmup_config": str(warm), "poll_runs": poll_runs}))
+    spec.write_text(json.dumps({"config": str(cfg), "warmup_config": str(warm), "poll_runs": poll_runs,
+                                "other_pids": other_pids or {}}))
     env = {**os.environ, "PREFECT_HOME": str(work / "prefect-home"),
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
            "PREFECT_LOGGING_LEVEL": "WARNING",
@@ -224,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(corpus.feeds)} feeds; {workers} extraction workers on {os.cpu_count()} cores", flush=True)
         modes = ["ephemeral", "server"] if args.prefect == "both" else [args.prefect]
         limits, e2e = [], {m: [] for m in modes}
-        with ServerProcess(site) as base:
+        corpus_server = ServerProcess(site)
+        with corpus_server as base:
             for rep in range(args.repeat):
                 if not args.skip_limit:
                     lim = extraction_limit([site / p for p in corpus.pages], workers)
@@ -237,11 +239,16 @@ def main(argv: list[str] | None = None) -> int:
                     cfg = write_config(run_dir / "seedwatch.toml", base, corpus, run_dir / "warehouse.duckdb", args)
                     warm = write_config(run_dir / "warm.toml", base, None, run_dir / "warm.duckdb", args,
                                         feeds=["feeds/missing-warm-up.xml"])
+                    others = {"corpus server": corpus_server.proc.pid}
                     if mode == "server":
-                        with PrefectServer(work / "prefect-home") as url:
-                            res = run_e2e(run_dir, cfg, warm, url, poll_runs=3, code=args.code)
+                        prefect = PrefectServer(work / "prefect-home")
+                        with prefect as url:
+                            others["prefect server"] = prefect.proc.pid
+                            res = run_e2e(run_dir, cfg, warm, url, poll_runs=3, code=args.code,
+                                          other_pids=others)
                     else:
-                        res = run_e2e(run_dir, cfg, warm, None, poll_runs=3, code=args.code)
+                        res = run_e2e(run_dir, cfg, warm, None, poll_runs=3, code=args.code,
+                                      other_pids=others)
                     res["config"] = str(cfg)
                     e2e[mode].append(res)
                     pps = res["run"]["pages_fetched"] / res["run_seconds"]
@@ -300,6 +307,11 @@ def report(results: dict[str, Any], limits: list[dict], e2e: dict[str, list[dict
                 if lim_ms else ""
             print(f"  CPU per page: flow process {flow_ms:.1f} ms, extraction workers {work_ms:.1f} ms"
                   + (f" (extraction alone: {lim_ms:.1f} ms)" if lim_ms else "") + bound)
+        other = runs[-1].get("other_cpu_seconds")
+        if other:
+            pages = runs[-1]["run"]["pages_fetched"] or 1
+            print("  CPU of the servers on the same cores during the run: " + ", ".join(
+                f"{k} {v} s ({v / pages * 1000:.2f} ms a page)" for k, v in other.items()))
         polls = [p for r in runs for p in r["poll_seconds"]]
         print(f"unchanged poll ({mode}) {feeds} feeds answering 304: {median(polls)} s per flow run "
               f"(runs: {polls}; feeds {runs[-1]['poll']['feeds']})")

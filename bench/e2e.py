@@ -79,6 +79,37 @@ class DescendantPeaks(threading.Thread):
         return list(self.peaks.values())
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process `pid` and the live processes under it,
+    from /proc; 0 when it is gone. Children that have ended count once their parent reaped them."""
+    parents, cpu = {}, {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat", encoding="ascii", errors="replace") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(d)] = int(fields[1])
+            # utime, stime, and the reaped children's cutime, cstime
+            cpu[int(d)] = sum(int(x) for x in fields[11:15]) / tick
+    total = 0.0
+    for p in cpu:
+        q, hops = p, 0
+        while q not in (None, 0, 1, pid) and hops < 8:
+            q, hops = parents.get(q), hops + 1
+        if q == pid:
+            total += cpu[p]
+    return total
+
+
+def _others(spec: dict[str, Any]) -> dict[str, float]:
+    """CPU so far of the other processes on this machine's cores that the bench started: the
+    corpus server and the Prefect server (by pid, from the spec)."""
+    return {name: tree_cpu_seconds(pid) for name, pid in (spec.get("other_pids") or {}).items()}
+
+
 def _cpu() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -100,11 +131,13 @@ def main() -> None:
 
     watcher = DescendantPeaks()
     watcher.start()
-    c0 = _cpu()
+    o0, c0 = _others(spec), _cpu()
     t = time.perf_counter()
     first = _run(mode, spec["config"])
     out["run_seconds"] = round(time.perf_counter() - t, 2)
-    c1 = _cpu()
+    c1, o1 = _cpu(), _others(spec)
+    # What the servers standing in for the world (sites, Prefect's API) took of the same cores.
+    out["other_cpu_seconds"] = {k: round(o1[k] - o0[k], 2) for k in o0}
     out["run"] = {k: first.get(k) for k in ("new_entries", "pages_fetched", "pages_failed",
                                             "new_articles", "new_matches", "alerts_sent")}
     out["run"]["feeds"] = _counts(first)

@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                                       pages, extracted, run_id)
                 spend("score (detection)", pipeline.score_articles, detectors, articles)
                 spend("score + store batch", pipeline.store_batch, wh, detectors, articles, log)
-            spend("stories + alerts", pipeline.queue_alerts, wh, cfg)
+            spend("stories + queue alerts", pipeline.queue_alerts, wh, cfg)
+            report = spend("deliver alerts", pipeline.deliver, wh, cfg)
             spend("close (checkpoint)", held.close)
         shutdown()
     finally:
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     for stage, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]):
         print(f"  {stage:<22} {seconds / n * 1000:6.2f} ms   ({seconds:.2f} s)")
     print(f"  {'total':<22} {total / n * 1000:6.2f} ms")
+    print(f"alerts delivered: {report.sent} sent, {report.failed} failed")
     print("peak RSS of this process after (MB): " + ", ".join(
         f"{k} {v:.0f}" for k, v in sorted(peak.items(), key=lambda kv: kv[1])))
     return 0
