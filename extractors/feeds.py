@@ -233,12 +233,15 @@ FeedBody = tuple[bytes, "str | None", "str | None", "datetime | None"]
 
 def parse_many(feeds: list[FeedBody]) -> list[ParsedFeed | FeedError]:
     """`parse_feed` on many (body, content type, base URL, fetched at) tuples, in order; a body
-    that holds no feed gives its FeedError instead of raising. The batch entry point for the
-    extraction worker processes, which are idle while the feeds are polled."""
+    that holds no feed gives its FeedError instead of raising, and so does one the parser
+    itself fails on (that feed is recorded as failed, the others go on). The batch entry
+    point for the extraction worker processes, which are idle while the feeds are polled."""
     out: list[ParsedFeed | FeedError] = []
     for body, ctype, base, at in feeds:
         try:
             out.append(parse_feed(body, ctype, base, at))
         except FeedError as exc:
             out.append(exc)
+        except Exception as exc:  # noqa: BLE001 - one feed's parser failure is that feed's
+            out.append(FeedError(f"feed parser failed: {type(exc).__name__}: {exc}"[:300]))
     return out

@@ -21,9 +21,8 @@ from alerts.outbox import DeliveryReport, deliver_due, queue_story_alerts
 from extractors.article import content_hash
 from extractors.assemble import build_article
 from extractors.http import DEFERRED, TEMPORARY
-from extractors.feeds import FeedEntry
+from extractors.feeds import FeedEntry, parse_many
 from extractors.polling import FeedPoll, fetch_pages, poll_feeds
-from extractors.feeds import parse_many
 from extractors.pool import extract_pages, parse_feeds
 from extractors.archive import PageArchive
 from extractors.robots import RobotsPolicy

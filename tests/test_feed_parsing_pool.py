@@ -54,3 +54,19 @@ def test_the_work_runs_in_other_processes():
     pids = pool.run_many(_pid_of_parse, list(range(40)), workers=2).result()
     assert os.getpid() not in pids
     pool.shutdown()
+
+
+def test_a_feed_the_parser_fails_on_is_that_feeds_failure(monkeypatch):
+    import extractors.feeds as feeds
+
+    real = feeds.parse_feed
+
+    def fragile(body, *args):
+        if b"Feed 2<" in body:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(body, *args)
+
+    monkeypatch.setattr(feeds, "parse_feed", fragile)
+    out = parse_many(_feeds()[:5])
+    assert [type(p).__name__ for p in out] == ["ParsedFeed", "ParsedFeed", "FeedError", "ParsedFeed", "ParsedFeed"]
+    assert str(out[2]) == "feed parser failed: RecursionError: maximum recursion depth exceeded"
