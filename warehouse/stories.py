@@ -60,21 +60,38 @@ def groups_of_hashes(con: Con, hashes: Iterable[str]) -> dict[str, str]:
 def band_candidates(con: Con, keys: Iterable[int], since: datetime, cap: int = 8
                     ) -> tuple[dict[int, list[tuple[str, str]]], dict[str, list[int]]]:
     """Stored articles (seen since `since`) sharing a band key, at most `cap` per key (the
-    earliest): key -> [(id, group)], and the signatures of those articles."""
+    earliest): key -> [(id, group)], and the signatures of those articles.
+
+    Two queries: the hits with their groups, then each hit article's signature once, read
+    through Arrow as one flat array. One query joining the signatures to the hits returned an
+    article's signature once per band it shares (on near-identical texts, most of its 20), as
+    Python lists; at 6,000 stored articles of the bench corpus that took 220 ms a batch of 200
+    against 80 ms now, with the same result."""
     with _registered(con, "probe", _probe(keys, pa.int64())):
-        rows = con.execute(f"""
+        hits = con.execute(f"""
             WITH hits AS (
                 SELECT b.band_key, b.article_id FROM probe JOIN neardup_bands b ON b.band_key = probe.v
                 WHERE b.seen_at >= ?
                 QUALIFY row_number() OVER (PARTITION BY b.band_key ORDER BY b.seen_at, b.article_id) <= {int(cap)})
-            SELECT h.band_key, h.article_id, g.dup_group_id, s.signature
-            FROM hits h JOIN article_groups g ON g.article_id = h.article_id
-            JOIN article_sketches s ON s.article_id = h.article_id""", [since]).fetchall()
+            SELECT h.band_key, h.article_id, g.dup_group_id
+            FROM hits h JOIN article_groups g ON g.article_id = h.article_id""", [since]).fetchall()
     bands: dict[int, list[tuple[str, str]]] = {}
-    sigs: dict[str, list[int]] = {}
-    for key, aid, group, sig in rows:
+    for key, aid, group in hits:
         bands.setdefault(key, []).append((aid, group))
-        sigs[aid] = list(sig)
+    sigs: dict[str, list[int]] = {}
+    if not hits:
+        return bands, sigs
+    # An article's sketch is stored with its band rows, at the same time: the window on
+    # `seen_at` lets DuckDB skip the row groups of older sketches.
+    with _registered(con, "ids", _probe(aid for _, aid, _ in hits)):
+        table = con.sql("""SELECT s.article_id, s.signature FROM ids JOIN article_sketches s
+                           ON s.article_id = ids.v WHERE s.seen_at >= $since""",
+                        params={"since": since}).to_arrow_table()
+    lists = table.column("signature").combine_chunks()
+    flat = lists.flatten().to_numpy().tolist()  # the values of every list, in order
+    ends = (lists.offsets.to_numpy() - lists.offsets[0].as_py()).tolist()
+    for i, aid in enumerate(table.column("article_id").to_pylist()):
+        sigs[aid] = flat[ends[i]:ends[i + 1]]
     return bands, sigs
 
 
