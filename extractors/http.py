@@ -8,10 +8,10 @@ every hop, a global and a per-host concurrency limit, and retries with backoff o
 that honour Retry-After up to a ceiling.
 
 Why aiohttp: the flow process fetches every page, and on a 2-core machine each millisecond it
-spends is taken from extraction. aiohttp parses HTTP in C (llhttp); on the benchmark's pages
-it needs about a quarter of the CPU that httpx with its pure-Python h11 parser and connection
-pool needed (0.35-0.5 against 1.6-1.8 ms a page, `bench/fetch.py`). Bodies are read raw
-(`auto_decompress=False`) and decoded here, under the cap.
+spends is taken from extraction. aiohttp parses HTTP in C (llhttp); on 2,000 pages of the
+benchmark's corpus, in batches of 200, it needed 0.35-0.53 ms of CPU a page where httpx, with
+its pure-Python h11 parser and connection pool, needed 1.56-1.82 (docs/performance.md, issue 13
+third pass). Bodies are read raw (`auto_decompress=False`) and decoded here, under the cap.
 """
 from __future__ import annotations
 

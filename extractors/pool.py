@@ -1,4 +1,5 @@
-"""Extraction spread over worker processes, so every core parses HTML.
+"""Extraction spread over worker processes, so every core parses HTML (and, while a run polls
+its feeds and has no pages yet, parses the feeds: `parse_feeds`).
 
 One pool per process, started on first use and reused by later batches and runs. Workers are
 started with `forkserver`, not `fork`: the parent runs threads (Prefect, httpx) that must not be
