@@ -55,7 +55,8 @@ def _assign_and_store(con: Any, items: list[dict[str, Any]], now: datetime) -> l
     return found
 
 
-def key_of(article: dict[str, Any]) -> str:
+def _key_of(article: dict[str, Any]) -> str:
+    """The article's id as `store.insert_articles` gives it."""
     return article.get("article_id") or article_key(article["canonical_url"])
 
 
@@ -71,7 +72,7 @@ def group_stored(con: Any, articles: Sequence[dict[str, Any]], now: datetime
     workers work on the next batch, instead of for all its articles at the end, when nothing
     else runs. Articles that already have a group (stored before) are left as they are;
     anything left ungrouped (a run that died between batches) is taken by `group_articles`."""
-    by_id = {key_of(a): a for a in articles}
+    by_id = {_key_of(a): a for a in articles}
     todo = sorted(sql.ungrouped_of(con, list(by_id)), key=lambda i: (_at(by_id[i]), i))
     if not todo:
         return []

@@ -67,7 +67,7 @@ def band_candidates(con: Con, keys: Iterable[int], since: datetime, cap: int = 8
     shares (on near-identical texts, most of its 20); at 6,000 stored articles of the bench
     corpus that took 220 ms of CPU a batch of 200 against 90 ms now, with the same result.
     (Reading the signatures through Arrow was no faster, and the one 10,000-page run with it
-    peaked 23 MB higher: pyarrow's allocator keeps what it freed.)"""
+    peaked 23 MB higher, probably because pyarrow's allocator keeps what it freed.)"""
     with _registered(con, "probe", _probe(keys, pa.int64())):
         hits = con.execute(f"""
             WITH hits AS (
