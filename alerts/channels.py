@@ -61,6 +61,12 @@ class Channel:
         label = self.name or f"{parts.scheme}://{parts.hostname or ''}"
         return f"{label}#{digest}"
 
+    @property
+    def carries_alert_id(self) -> bool:
+        """Whether the alert id travels with each message (`with_alert_id`), so that the
+        receiver can drop a repeat."""
+        return urlsplit(self.url).scheme.lower() in _ID_PARAMS
+
     def secrets(self) -> list[str]:
         parts = urlsplit(self.url)
         found = [self.url, parts.password or "", parts.username or ""]

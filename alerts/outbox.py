@@ -4,16 +4,19 @@
    and, for hourly/daily channels, one digest per period of the stories new since the
    channel's last digest. Alert ids are keyed (channel, topic, kind, subject), so a rerun
    queues nothing twice, and a story never alerts the same channel twice.
-2. `deliver_due` lists the due alerts, then for each one claims it alone (status 'sending'
-   with a lease), sends it outside any transaction with its alert id as idempotency key, and
-   records the channel's answer. Claiming one alert at a time keeps every claim within its
-   lease however slow the channel is, so an overlapping run never takes over an alert still
-   being sent (it skips alerts another run has claimed). A failed send is retried on later runs
+2. `deliver_due` lists the due alerts, then claims them (status 'sending' with a lease) just
+   before their sends, sends each outside any transaction with its alert id as idempotency
+   key, and records the channel's answer. Claims and records are grouped while the channel
+   answers fast and are made one alert at a time when it is slow; the lease of claimed
+   alerts not sent yet is renewed whenever sends are recorded, so no claim outlives its lease
+   however slow the channel is, and an overlapping run never takes over an alert still being
+   sent (it skips alerts another run has claimed). A failed send is retried on later runs
    with exponential backoff; a claim left by a process that died is retried once its lease has
    run out (at-least-once: see docs/alerts.md).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
@@ -27,7 +30,9 @@ from warehouse.db import Warehouse
 MAX_ATTEMPTS = 10
 RETRY_BASE = timedelta(minutes=1)
 RETRY_MAX = timedelta(hours=2)
-LEASE = timedelta(minutes=5)            # per alert: longer than any one send (apprise times out sooner)
+LEASE = timedelta(minutes=5)            # renewed before every send: longer than any one send (apprise times out sooner)
+CLAIM_MAX = 32                          # alerts claimed in one transaction, while the channel is fast
+RECORD_WITHIN = timedelta(seconds=0.25)  # a send is recorded (or the next claim renewed) this soon after it
 NEW_STORY_WINDOW = timedelta(days=2)    # a channel added later is not flooded with old stories
 DIGEST_PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
 
@@ -107,33 +112,70 @@ def _send_one(channel: Channel, alert: dict[str, Any], sender: Sender) -> tuple[
 def deliver_due(wh: Warehouse, channels: Sequence[Channel], sender: Sender = send,
                 now: datetime | None = None, alert_ids: Sequence[str] | None = None
                 ) -> DeliveryReport:
-    """Send every due alert of the configured channels, claiming each one just before its
-    send (an alert another delivery claimed meanwhile is skipped); record each attempt. The
-    record of one send and the claim of the next share a transaction."""
+    """Send every due alert of the configured channels, claiming alerts just before their
+    sends (an alert another delivery claimed meanwhile is skipped) and recording each
+    attempt soon after it.
+
+    Claims and records are grouped by time, so that a fast channel does not pay a
+    transaction per alert and a slow one keeps the guarantees of claiming one at a time:
+    the next claim takes twice as many alerts as the last (up to CLAIM_MAX) while a group's
+    sends take under RECORD_WITHIN, and one alert again as soon as they take longer. Before
+    any send, attempts that ended more than RECORD_WITHIN ago are recorded, in the same
+    transaction that renews the lease of the group's alerts not sent yet. So every send
+    starts under a lease renewed at most RECORD_WITHIN plus one send ago, and a crash can
+    only leave unrecorded the sends of the last RECORD_WITHIN (and the one in flight), which
+    carry their alert id for the receiver to drop a repeat. A channel whose messages cannot
+    carry the id (chat services) has each send recorded right after it."""
     fixed = now
     by_id = {ch.id: ch for ch in channels}
     with wh.connect() as con:
         due = outbox.due_ids(con, list(by_id), fixed or datetime.now(timezone.utc), MAX_ATTEMPTS,
                              alert_ids=alert_ids)
     report = DeliveryReport()
-    sent: tuple[dict[str, Any], bool, str] | None = None  # the last send, not yet recorded
-    for alert_id in [*due, None]:
+    tried: list[dict[str, Any]] = []  # sent, not recorded yet
+
+    def flush(claim: Sequence[str] = (), renew: Sequence[dict[str, Any]] = ()) -> tuple[list, set]:
+        """One transaction: record what was tried, renew the lease of `renew`, claim `claim`."""
+        at = fixed or datetime.now(timezone.utc)
         with wh.transaction() as con:
-            if sent is not None:
-                alert, ok, answer = sent
-                outbox.record_attempt(con, alert["alert_id"], alert["attempts"], ok, answer,
-                                      datetime.now(timezone.utc), retry_delay(alert["attempts"]))
-            claimed = [] if alert_id is None else outbox.claim_due(
-                con, list(by_id), fixed or datetime.now(timezone.utc), LEASE, MAX_ATTEMPTS,
-                limit=1, alert_ids=[alert_id])
-        if sent is not None:
-            _tally(report, by_id[sent[0]["channel"]], sent[1], sent[2])
-            sent = None
-        if not claimed:
-            continue  # delivered, or claimed by an overlapping run, since the list was read
-        alert = claimed[0]
-        ok, answer = _send_one(by_id[alert["channel"]], alert, sender)
-        sent = (alert, ok, answer)
+            outbox.record_attempts(con, tried)
+            kept = outbox.extend_claims(con, renew, at + LEASE) if renew else set()
+            claimed = outbox.claim_due(con, list(by_id), at, LEASE, MAX_ATTEMPTS, limit=len(claim),
+                                       alert_ids=list(claim)) if claim else []
+        for t in tried:
+            _tally(report, by_id[t["channel"]], t["ok"], t["response"])
+        tried.clear()
+        return claimed, kept
+
+    order = {alert_id: i for i, alert_id in enumerate(due)}
+    size, start = 1, 0
+    while start < len(due):
+        group, _ = flush(claim=due[start:start + size])
+        group.sort(key=lambda a: order[a["alert_id"]])
+        start += size
+        mine = {a["alert_id"] for a in group}
+        began = recorded = time.monotonic()
+        for i, alert in enumerate(group):
+            if tried and time.monotonic() - recorded > RECORD_WITHIN.total_seconds():
+                _, mine = flush(renew=[a for a in group[i:] if a["alert_id"] in mine])
+                recorded = time.monotonic()
+            if alert["alert_id"] not in mine:
+                continue  # taken over after its lease ran out (this process stalled): not ours
+            channel = by_id[alert["channel"]]
+            ok, answer = _send_one(channel, alert, sender)
+            tried.append({"alert_id": alert["alert_id"], "attempt": alert["attempts"],
+                          "channel": alert["channel"], "ok": ok, "response": answer,
+                          "at": datetime.now(timezone.utc),
+                          "retry_at": datetime.now(timezone.utc) + retry_delay(alert["attempts"])})
+            if not channel.carries_alert_id:
+                # A receiver that cannot drop a repeat (chat services): recorded at once, so
+                # a crash can leave only this one send unrecorded.
+                _, mine = flush(renew=[a for a in group[i + 1:] if a["alert_id"] in mine])
+                recorded = time.monotonic()
+        quick = time.monotonic() - began <= RECORD_WITHIN.total_seconds()
+        size = min(CLAIM_MAX, size * 2) if quick else 1
+    if tried:
+        flush()
     return report
 
 

@@ -14,12 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class SlowHook:
-    """`with SlowHook(delay) as hook:` answers every POST after `delay` seconds; `hook.ids`
-    counts the alert ids received (Idempotency-Key header)."""
+    """`with SlowHook(delay) as hook:` answers every POST after `delay` seconds (the first
+    `fast_first` at once); `hook.ids` counts the alert ids received (Idempotency-Key header)."""
 
-    def __init__(self, delay: float):
+    def __init__(self, delay: float, fast_first: int = 0):
         hook = self
         self.delay, self.ids, self.lock = delay, Counter(), threading.Lock()
+        self.fast_first, self.seen = fast_first, 0
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
@@ -28,7 +29,10 @@ class SlowHook:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 key = self.headers.get("Idempotency-Key") or json.loads(body or b"{}").get("alert_id")
-                time.sleep(hook.delay)
+                with hook.lock:
+                    hook.seen += 1
+                    fast = hook.seen <= hook.fast_first
+                time.sleep(0 if fast else hook.delay)
                 with hook.lock:
                     hook.ids[key] += 1
                 self.send_response(200)

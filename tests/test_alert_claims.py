@@ -43,3 +43,72 @@ def test_overlapping_passes_with_a_slow_webhook_send_each_alert_once(tmp_path):
         assert con.execute("SELECT count(*) FROM alert_attempts").fetchone()[0] == N
     finally:
         con.close()
+
+
+def test_a_channel_that_slows_down_mid_group_keeps_its_claims(tmp_path):
+    """Fast sends are claimed several at a time; when the channel then slows down, the alerts
+    of the group not sent yet have their lease renewed, so a second pass started after the
+    first claim's lease ran out takes over none of them."""
+    n = 40
+    path = tmp_path / "warehouse.duckdb"
+    with SlowHook(DELAY, fast_first=20) as hook:
+        queue_alerts(str(path), hook.url, n)
+        first = delivery_pass(path, hook.url)
+        deadline = time.monotonic() + 30
+        while sum(hook.ids.values()) < 22 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the first pass is past its fast start, in a claimed group
+        time.sleep(LEASE + 0.3)  # that group's claim is older than a lease
+        second = delivery_pass(path, hook.url)
+        outs = [p.communicate(timeout=90) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outs
+    assert len(hook.ids) == n
+    assert {k: v for k, v in hook.ids.items() if v > 1} == {}
+    sent = [int(out.split("sent=")[1].split()[0]) for out, _ in outs]
+    assert sum(sent) == n and min(sent) > 0  # both passes delivered, none twice
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall() == [("delivered", n)]
+        assert con.execute("SELECT count(*) FROM alert_attempts").fetchone()[0] == n
+    finally:
+        con.close()
+
+
+def _claimed_at_each_send(tmp_path, pause: float, url: str = "json://127.0.0.1:9/hook"
+                          ) -> list[tuple[int, int]]:
+    """Deliver 30 alerts of the channel `url` through a sender that takes `pause` seconds and
+    stands in for the channel; at each send, how many alerts were claimed ('sending') and how
+    many recorded as delivered."""
+    from alerts import outbox as delivery
+    from alerts.channels import Channel
+    from warehouse.db import Warehouse
+    path = tmp_path / f"w{pause}-{url.split(':')[0]}.duckdb"
+    queue_alerts(str(path), url, 30)
+    wh, seen = Warehouse(path), []
+
+    def sender(channel, title, body, alert_id=None):
+        with wh.connect() as con:
+            seen.append(con.execute("""SELECT count(*) FILTER (WHERE status = 'sending'),
+                count(*) FILTER (WHERE status = 'delivered') FROM alerts""").fetchone())
+        time.sleep(pause)
+        return True, "ok"
+
+    report = delivery.deliver_due(wh, [Channel(url)], sender)
+    assert report.sent == 30
+    with wh.connect() as con:
+        assert con.execute("SELECT count(*) FROM alerts WHERE status = 'delivered'").fetchone()[0] == 30
+    return seen
+
+
+def test_claims_follow_the_channel_speed(tmp_path):
+    fast = _claimed_at_each_send(tmp_path, 0.0)
+    assert max(c for c, _ in fast) > 8  # a fast channel: several alerts a claim (fewer transactions)
+    assert any(d < i for i, (_, d) in enumerate(fast))  # and records made a group at a time
+    slow = _claimed_at_each_send(tmp_path, 0.3)
+    assert [c for c, _ in slow] == [1] * 30  # a slow one: one alert claimed at a time, as before
+    assert [d for _, d in slow] == list(range(30))  # each send recorded before the next
+
+
+def test_a_channel_without_alert_ids_has_each_send_recorded_before_the_next(tmp_path):
+    # Chat services cannot drop a repeat: a crash must leave at most one send unrecorded.
+    fast = _claimed_at_each_send(tmp_path, 0.0, url="console://")
+    assert [d for _, d in fast] == list(range(30))

@@ -72,18 +72,50 @@ def claim_due(con: Con, channels: Sequence[str], now: datetime, lease: timedelta
         return sorted((dict(zip(cols, r)) for r in cur.fetchall()), key=lambda a: a["alert_id"])
 
 
-def record_attempt(con: Con, alert_id: str, attempt: int, ok: bool, response: str,
-                   now: datetime, retry_in: timedelta | None) -> bool:
-    """Store one delivery attempt and the alert's new status; False when the claim was lost
-    (another delivery took the alert over after the lease ran out)."""
-    con.execute("INSERT INTO alert_attempts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [alert_id, attempt, now, ok, response])
-    cur = con.execute("""UPDATE alerts SET status = ?, last_response = ?, lease_until = NULL,
-                   delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END, next_attempt_at = ?
-                   WHERE alert_id = ? AND status = 'sending' AND attempts = ? RETURNING alert_id""",
-                      ["delivered" if ok else "failed", response, ok, now,
-                       None if ok or retry_in is None else now + retry_in, alert_id, attempt])
-    return bool(cur.fetchall())
+def record_attempts(con: Con, attempts: Sequence[dict[str, Any]]) -> set[str]:
+    """Store delivery attempts and each alert's new status, in two statements. Each attempt
+    has `alert_id`, `attempt` (the claim's attempt number), `ok`, `response`, `at` and
+    `retry_at` (when a failed alert is due again, or None). An alert's status only changes
+    if the claim is still ours (`status = 'sending' AND attempts = attempt`); returns the ids
+    for which it was (an id missing lost its claim to another delivery after the lease)."""
+    if not attempts:
+        return set()
+    table = pa.table({
+        "alert_id": pa.array([a["alert_id"] for a in attempts], pa.string()),
+        "attempt": pa.array([a["attempt"] for a in attempts], pa.int32()),
+        "attempted_at": pa.array([a["at"] for a in attempts], pa.timestamp("us", tz="UTC")),
+        "ok": pa.array([bool(a["ok"]) for a in attempts], pa.bool_()),
+        "response": pa.array([a["response"] for a in attempts], pa.string()),
+        "retry_at": pa.array([None if a["ok"] else a["retry_at"] for a in attempts],
+                             pa.timestamp("us", tz="UTC")),
+    })
+    with _registered(con, "tried", table):
+        con.execute("""INSERT INTO alert_attempts SELECT alert_id, attempt, attempted_at, ok, response
+                       FROM tried ON CONFLICT DO NOTHING""")
+        cur = con.execute("""
+            UPDATE alerts SET status = CASE WHEN t.ok THEN 'delivered' ELSE 'failed' END,
+                   last_response = t.response, lease_until = NULL,
+                   delivered_at = CASE WHEN t.ok THEN t.attempted_at ELSE alerts.delivered_at END,
+                   next_attempt_at = t.retry_at
+            FROM tried t
+            WHERE alerts.alert_id = t.alert_id AND alerts.status = 'sending' AND alerts.attempts = t.attempt
+            RETURNING alerts.alert_id""")
+        return {r[0] for r in cur.fetchall()}
+
+
+def extend_claims(con: Con, claims: Sequence[dict[str, Any]], lease_until: datetime) -> set[str]:
+    """Move the lease of claimed alerts (`alert_id`, `attempts` as claimed) to `lease_until`;
+    returns the ids still claimed by us (the others were taken over after their lease)."""
+    if not claims:
+        return set()
+    table = pa.table({"alert_id": pa.array([c["alert_id"] for c in claims], pa.string()),
+                      "attempts": pa.array([c["attempts"] for c in claims], pa.int32())})
+    with _registered(con, "held", table):
+        cur = con.execute("""
+            UPDATE alerts SET lease_until = $lease FROM held h
+            WHERE alerts.alert_id = h.alert_id AND alerts.status = 'sending' AND alerts.attempts = h.attempts
+            RETURNING alerts.alert_id""", {"lease": lease_until})
+        return {r[0] for r in cur.fetchall()}
 
 
 def last_digest_at(con: Con, channel: str, topic: str) -> datetime | None:
