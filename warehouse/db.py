@@ -11,6 +11,7 @@ process holds it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import random
 import re
@@ -170,14 +171,19 @@ def open_connection(path: str | Path, read_only: bool = False,
         return con
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) of every bundled migration, in order."""
+@functools.lru_cache(maxsize=1)
+def _bundled_migrations() -> tuple[tuple[int, str, str], ...]:
     found = []
     for item in resources.files("warehouse.migrations").iterdir():
         m = _MIGRATION_NAME.match(item.name)
         if m:
             found.append((int(m.group(1)), m.group(2), item.read_text(encoding="utf-8")))
-    return sorted(found)
+    return tuple(sorted(found))
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every bundled migration, in order (read once a process)."""
+    return list(_bundled_migrations())
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -189,8 +195,18 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
 
 
+def _recorded_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    try:
+        return {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    except duckdb.CatalogException:
+        return set()  # a new file
+
+
 def migrate(con: duckdb.DuckDBPyConnection, target: int | None = None) -> list[int]:
     """Apply each pending migration once, in order, each in its own transaction."""
+    bundled = {version for version, _, _ in _bundled_migrations()}
+    if target is None and bundled <= _recorded_versions(con):
+        return []  # up to date: the common case, checked without writing
     con.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
         version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)""")
     # Pending = not recorded yet (not merely above the highest recorded version), so a migration
