@@ -44,3 +44,39 @@ def test_flow_runs_end_to_end_and_is_idempotent(harness, site, config_for, tmp_p
         assert snap.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
     finally:
         snap.close()
+
+
+def _heartbeat_threads() -> list:
+    """Live threads running Prefect's flow-run heartbeat loop."""
+    import threading
+    found = []
+    for t in threading.enumerate():
+        args = getattr(t, "_args", ()) or ()
+        if args and getattr(args[0], "__name__", "") == "heartbeat_loop" and t.is_alive():
+            found.append(t)
+    return found
+
+
+def test_a_flow_run_ends_without_waiting_for_its_heartbeat_thread(harness):
+    # Prefect's synchronous engine used to wait for the heartbeat thread's one-second sleep at
+    # the end of every flow run (flows/heartbeats.py). Now the run returns while the thread,
+    # told to stop, is still in that sleep; it then ends by itself.
+    import time
+
+    import flows.heartbeats  # noqa: F401 - installs the change (as every flow module does)
+    from prefect import flow
+
+    @flow
+    def quick() -> int:
+        deadline = time.monotonic() + 10
+        while not _heartbeat_threads() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the thread has sent its first heartbeat and sleeps (1 s steps)
+        return 1
+
+    assert quick() == 1
+    lingering = _heartbeat_threads()
+    assert lingering, "the flow run waited for its heartbeat thread"
+    for t in lingering:
+        t.join(timeout=3)
+        assert not t.is_alive()
