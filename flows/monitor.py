@@ -2,20 +2,19 @@
 function of `seedwatch.pipeline`, which holds the logic and is tested without Prefect."""
 from __future__ import annotations
 
-import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from extractors.pool import shutdown as shutdown_pool
+from flows import heartbeats  # noqa: F401 - flow runs end without waiting for the heartbeat thread
 from flows.runners import extractor_for
 from seedwatch import pipeline
 from seedwatch.config import Config, load_config
-from seedwatch.pipeline import RunSummary
+from seedwatch.pipeline import RunSummary, timed
 from warehouse.runlock import RunLocked, run_lock
 
 # Coarse tasks: Prefect costs milliseconds per task, so one task handles many feeds or pages.
@@ -45,16 +44,14 @@ def store_entries(cfg: Config, polls: list, run_id: str) -> list:
     return pipeline.store_polls(pipeline.warehouse_for(cfg), polls, run_id, cfg.schedule)
 
 
-@task(name="fetch-pages", **_task)
-def fetch_pages(cfg: Config, pending: list[dict], deadline: float | None = None) -> dict:
-    return pipeline.fetch_batch(cfg, pending, deadline)
-
-
-@task(name="store-batch", **_task)
-def store_batch(cfg: Config, detectors: list, pending: list[dict], pages: dict, extracted: dict,
-                run_id: str) -> pipeline.BatchResult:
-    articles, log = pipeline.assemble_articles(cfg, pending, pages, extracted, run_id)
-    return pipeline.store_batch(pipeline.warehouse_for(cfg), detectors, articles, log)
+@task(name="pages", **_task)
+def collect_pages(cfg: Config, extractor: Any, summary: RunSummary, deadline: float | None,
+                  detectors: list) -> None:
+    """Every pending entry's page: fetched, extracted on the workers, scored and stored, batch
+    by batch (one task for the whole stage: Prefect's cost per task run, in this process and
+    on its server, was paid twice a batch)."""
+    pipeline.process_pending(cfg, pipeline.warehouse_for(cfg), extractor, summary, deadline,
+                             detectors, get_run_logger())
 
 
 @task(name="retry-pages", **_task)
@@ -71,16 +68,6 @@ def send_alerts(cfg: Config):
     wh = pipeline.warehouse_for(cfg)
     pipeline.queue_alerts(wh, cfg)
     return pipeline.deliver(wh, cfg)
-
-
-@contextmanager
-def timed(summary: RunSummary, stage: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        spent = time.perf_counter() - started
-        summary.stage_seconds[stage] = round(summary.stage_seconds.get(stage, 0.0) + spent, 3)
 
 
 def run_cycle(cfg: Config) -> RunSummary:
@@ -150,60 +137,23 @@ def _collect(cfg: Config, wh: Any, summary: RunSummary, log: Any) -> list[dict]:
             log.warning(summary.feed_warning())
         # One time budget for all page fetching of the run (`[fetch] page_budget_seconds`).
         deadline = pipeline.page_deadline(cfg)
+        # On Dask, extraction is itself Prefect tasks, which must be submitted from the flow
+        # (a task's context does not pickle): the page stages run in the flow there.
+        if extractor.submits_tasks:
+            pages, retries, wrap = collect_pages.fn, retry_pages.fn, (lambda x: x)
+        else:
+            pages, retries, wrap = collect_pages, retry_pages, quote
         with timed(summary, "pages"):
-            process_pending(cfg, wh, extractor, summary, deadline, detectors)
+            pages(wrap(cfg), wrap(extractor), wrap(summary), deadline, wrap(detectors))
         with timed(summary, "page_retries"):
-            summary.pages_upgraded = retry_pages(quote(cfg), quote(detectors), summary.run_id,
-                                                 quote(extractor), deadline)
+            summary.pages_upgraded = retries(wrap(cfg), wrap(detectors), summary.run_id,
+                                             wrap(extractor), deadline)
         summary.page_budget_used_up = not pipeline.budget_left(deadline)
         if summary.page_budget_used_up:
             log.warning("page budget of %.0f s used up: %d pages wait for the next run, slow ones "
                         "are in the page-retry queue; alerts go out for what is stored",
                         cfg.fetch.page_budget_seconds, summary.pages_deferred)
     return states
-
-
-def process_pending(cfg: Config, wh: Any, extractor: Any, summary: RunSummary,
-                    deadline: float | None = None, detectors: list | None = None) -> None:
-    """Pending entries in batches of `[fetch] batch_size`, as a pipeline two batches deep:
-    while the workers extract batch N, this process stores batch N-1 and fetches batch N+1,
-    then queues N+1 behind N, so the workers never wait for fetching or storing. Each batch
-    is still stored in one transaction, in order; at most two batches of pages are held.
-    Once the page budget (`deadline`) is used up no further batch is started: the entries
-    left wait, pending, for the next run."""
-    log = get_run_logger()
-    detectors = detectors if detectors is not None else pipeline.load_detectors(cfg, wh)
-
-    def start(after: Any) -> tuple | None:
-        if not pipeline.budget_left(deadline):
-            return None
-        with timed(summary, "next_pending"):
-            pending = pipeline.next_pending(wh, cfg.fetch.batch_size, after)
-        if not pending:
-            return None
-        with timed(summary, "fetch_pages"):
-            pages = fetch_pages(quote(cfg), quote(pending), deadline)
-        summary.pages_deferred += sum(1 for p in pages.values() if p.outcome == pipeline.DEFERRED)
-        links, todo = pipeline.pages_to_extract(pages)
-        return pending, pages, links, extractor.submit(todo)
-
-    current = start(None)
-    while current is not None:
-        pending, pages, links, handle = current
-        current = start(pipeline.pending_cursor(pending))  # overlaps this batch's extraction
-        with timed(summary, "extract_wait"):
-            extracted = dict(zip(links, extractor.result(handle)))
-        with timed(summary, "store"):  # overlaps the next batch's extraction
-            batch = store_batch(quote(cfg), quote(detectors), quote(pending), quote(pages),
-                                quote(extracted), summary.run_id)
-        summary.new_articles += batch.articles
-        summary.pages_fetched += batch.pages_fetched
-        summary.pages_failed += batch.pages_failed
-        summary.matches += batch.matches
-        del pages, extracted  # this batch's bodies and texts: stored
-        pipeline.trim_memory()
-        log.info("articles: %d stored (%d pages, %d page failures), %d matches so far",
-                 summary.new_articles, summary.pages_fetched, summary.pages_failed, len(summary.matches))
 
 
 @flow(name="seedwatch-monitor", log_prints=True)

@@ -39,6 +39,7 @@ class LocalExtractor:
     """Worker processes on this machine (`extractors.pool`)."""
 
     name = "local processes"
+    submits_tasks = False  # plain process-pool futures: usable from inside a Prefect task
 
     def __init__(self, workers: int = 0):
         self.workers = workers
@@ -69,6 +70,8 @@ def dask_task_runner(address: str, workers: int = 0):
 
 class DaskExtractor:
     """Extraction as Prefect tasks on a Dask cluster, `batch_size` pages per task."""
+
+    submits_tasks = True  # submitted through the flow's task runner: from the flow only
 
     def __init__(self, address: str, batch_size: int = 50, workers: int = 0):
         self.address, self.batch_size = address, max(1, batch_size)

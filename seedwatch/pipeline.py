@@ -6,6 +6,7 @@ one stopped and stores nothing twice.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -14,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from alerts.channels import Channel
 from alerts.outbox import DeliveryReport, deliver_due, queue_story_alerts
@@ -450,6 +451,62 @@ def store_batch(wh: Warehouse, detectors: list[TopicDetector], articles: list[di
     matches = [{**by_id[s["article_id"]], **s} for s in scores if s["decision"]]
     failed = sum(1 for r in log if r["outcome"] != "ok")
     return BatchResult(added, len(log) - failed, failed, matches)
+
+
+@contextlib.contextmanager
+def timed(summary: RunSummary, stage: str) -> Iterator[None]:
+    """Add the wall seconds the block takes to `summary.stage_seconds[stage]`."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        spent = time.perf_counter() - started
+        summary.stage_seconds[stage] = round(summary.stage_seconds.get(stage, 0.0) + spent, 3)
+
+
+def process_pending(cfg: Config, wh: Warehouse, extractor: Any, summary: RunSummary,
+                    deadline: float | None = None, detectors: list[TopicDetector] | None = None,
+                    log: Any = None) -> None:
+    """Pending entries in batches of `[fetch] batch_size`, as a pipeline two batches deep:
+    while the workers extract batch N, this process stores batch N-1 and fetches batch N+1,
+    then queues N+1 behind N, so the workers never wait for fetching or storing. Each batch
+    is still stored in one transaction, in order; at most two batches of pages are held.
+    Once the page budget (`deadline`) is used up no further batch is started: the entries
+    left wait, pending, for the next run. `extractor` has `submit(pages)` and `result(handle)`
+    (`flows.runners`); counts and matches are added to `summary`."""
+    log = log or logger
+    detectors = detectors if detectors is not None else load_detectors(cfg, wh)
+
+    def start(after: Any) -> tuple | None:
+        if not budget_left(deadline):
+            return None
+        with timed(summary, "next_pending"):
+            pending = next_pending(wh, cfg.fetch.batch_size, after)
+        if not pending:
+            return None
+        with timed(summary, "fetch_pages"):
+            pages = fetch_batch(cfg, pending, deadline)
+        summary.pages_deferred += sum(1 for p in pages.values() if p.outcome == DEFERRED)
+        links, todo = pages_to_extract(pages)
+        return pending, pages, links, extractor.submit(todo)
+
+    current = start(None)
+    while current is not None:
+        pending, pages, links, handle = current
+        current = start(pending_cursor(pending))  # overlaps this batch's extraction
+        with timed(summary, "extract_wait"):
+            extracted = dict(zip(links, extractor.result(handle)))
+        with timed(summary, "store"):  # overlaps the next batch's extraction
+            articles, fetch_log = assemble_articles(cfg, pending, pages, extracted, summary.run_id)
+            batch = store_batch(wh, detectors, articles, fetch_log)
+        summary.new_articles += batch.articles
+        summary.pages_fetched += batch.pages_fetched
+        summary.pages_failed += batch.pages_failed
+        summary.matches += batch.matches
+        del pages, extracted, articles  # this batch's bodies and texts: stored
+        trim_memory()
+        log.info("articles: %d stored (%d pages, %d page failures), %d matches so far",
+                 summary.new_articles, summary.pages_fetched, summary.pages_failed, len(summary.matches))
 
 
 # --- stage 2b: pages that failed for a while --------------------------------------------------
