@@ -21,56 +21,48 @@ def delivery_pass(path, url) -> subprocess.Popen:
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_overlapping_passes_with_a_slow_webhook_send_each_alert_once(tmp_path):
-    path = tmp_path / "warehouse.duckdb"
-    with SlowHook(DELAY) as hook:
-        queue_alerts(str(path), hook.url, N)
-        first = delivery_pass(path, hook.url)
-        deadline = time.monotonic() + 30
-        while sum(hook.ids.values()) < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)  # the first pass is sending
-        time.sleep(LEASE + 0.3)  # ...and the lease of its first claim has run out
-        second = delivery_pass(path, hook.url)
-        outs = [p.communicate(timeout=60) for p in (first, second)]
-    assert [p.returncode for p in (first, second)] == [0, 0], outs
-    assert len(hook.ids) == N  # every alert arrived...
-    assert {k: v for k, v in hook.ids.items() if v > 1} == {}  # ...once
-    sent = [int(out.split("sent=")[1].split()[0]) for out, _ in outs]
-    assert sum(sent) == N  # and the passes' reports add up to what was sent
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        assert con.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall() == [("delivered", N)]
-        assert con.execute("SELECT count(*) FROM alert_attempts").fetchone()[0] == N
-    finally:
-        con.close()
-
-
-def test_a_channel_that_slows_down_mid_group_keeps_its_claims(tmp_path):
-    """Fast sends are claimed several at a time; when the channel then slows down, the alerts
-    of the group not sent yet have their lease renewed, so a second pass started after the
-    first claim's lease ran out takes over none of them."""
-    n = 40
-    path = tmp_path / "warehouse.duckdb"
-    with SlowHook(DELAY, fast_first=20) as hook:
+def overlapping_passes(path, n: int, fast_first: int, started: int) -> tuple[dict, list[int]]:
+    """Deliver `n` alerts to a slow webhook (its first `fast_first` answers are quick) in two
+    delivery passes: the second starts once the first has sent `started` alerts and the lease
+    of a claim it made then has run out. Returns (alert id -> times received, sent by each
+    pass), after checking that both passes ended and that the warehouse recorded each alert
+    delivered, with one attempt."""
+    with SlowHook(DELAY, fast_first=fast_first) as hook:
         queue_alerts(str(path), hook.url, n)
         first = delivery_pass(path, hook.url)
         deadline = time.monotonic() + 30
-        while sum(hook.ids.values()) < 22 and time.monotonic() < deadline:
-            time.sleep(0.02)  # the first pass is past its fast start, in a claimed group
-        time.sleep(LEASE + 0.3)  # that group's claim is older than a lease
+        while sum(hook.ids.values()) < started and time.monotonic() < deadline:
+            time.sleep(0.02)  # the first pass is sending
+        time.sleep(LEASE + 0.3)  # ...and the lease of the claim it holds has run out
         second = delivery_pass(path, hook.url)
         outs = [p.communicate(timeout=90) for p in (first, second)]
     assert [p.returncode for p in (first, second)] == [0, 0], outs
-    assert len(hook.ids) == n
-    assert {k: v for k, v in hook.ids.items() if v > 1} == {}
-    sent = [int(out.split("sent=")[1].split()[0]) for out, _ in outs]
-    assert sum(sent) == n and min(sent) > 0  # both passes delivered, none twice
     con = duckdb.connect(str(path), read_only=True)
     try:
         assert con.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall() == [("delivered", n)]
         assert con.execute("SELECT count(*) FROM alert_attempts").fetchone()[0] == n
     finally:
         con.close()
+    return dict(hook.ids), [int(out.split("sent=")[1].split()[0]) for out, _ in outs]
+
+
+def test_overlapping_passes_with_a_slow_webhook_send_each_alert_once(tmp_path):
+    received, sent = overlapping_passes(tmp_path / "warehouse.duckdb", N, fast_first=0, started=1)
+    assert len(received) == N  # every alert arrived...
+    assert {k: v for k, v in received.items() if v > 1} == {}  # ...once
+    assert sum(sent) == N  # and the passes' reports add up to what was sent
+
+
+def test_a_channel_that_slows_down_mid_group_keeps_its_claims(tmp_path):
+    """Fast sends are claimed several at a time; when the channel then slows down, the alerts
+    of the group not sent yet have their lease renewed, so a second pass started after the
+    first claim's lease ran out takes over none of them."""
+    # 20 quick answers: the first pass claims 1, 2, 4 and 8 alerts, then 16, and the channel
+    # slows down in the middle of that group.
+    received, sent = overlapping_passes(tmp_path / "warehouse.duckdb", 40, fast_first=20, started=22)
+    assert len(received) == 40
+    assert {k: v for k, v in received.items() if v > 1} == {}
+    assert sum(sent) == 40 and min(sent) > 0  # both passes delivered, none twice
 
 
 def _claimed_at_each_send(tmp_path, pause: float, url: str = "json://127.0.0.1:9/hook"
