@@ -163,10 +163,10 @@ def deliver_due(wh: Warehouse, channels: Sequence[Channel], sender: Sender = sen
                 continue  # taken over after its lease ran out (this process stalled): not ours
             channel = by_id[alert["channel"]]
             ok, answer = _send_one(channel, alert, sender)
+            at = datetime.now(timezone.utc)
             tried.append({"alert_id": alert["alert_id"], "attempt": alert["attempts"],
-                          "channel": alert["channel"], "ok": ok, "response": answer,
-                          "at": datetime.now(timezone.utc),
-                          "retry_at": datetime.now(timezone.utc) + retry_delay(alert["attempts"])})
+                          "channel": alert["channel"], "ok": ok, "response": answer, "at": at,
+                          "retry_at": at + retry_delay(alert["attempts"])})
             if not channel.carries_alert_id:
                 # A receiver that cannot drop a repeat (chat services): recorded at once, so
                 # a crash can leave only this one send unrecorded.
