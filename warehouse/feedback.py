@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import duckdb
-import pyarrow as pa
 
-from warehouse.store import _registered, insert_rows, key, set_feed_enabled
+from warehouse.store import _registered, frame, insert_rows, key, set_feed_enabled
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -221,7 +220,7 @@ def ingest_records(con: Con, records: Sequence[dict[str, Any]], run_id: str | No
 
 
 def _known_requests(con: Con, ids: Sequence[str]) -> set[str]:
-    with _registered(con, "probe", pa.table({"v": pa.array(list(ids), pa.string())})):
+    with _registered(con, "probe", frame(v=ids)):
         return {r for (r,) in con.execute(
             "SELECT request_id FROM ui_requests JOIN probe ON request_id = probe.v").fetchall()}
 
@@ -244,7 +243,7 @@ def taken_in(con: Con, ids: Sequence[str]) -> set[str]:
     ids = list(dict.fromkeys(ids))
     if not ids:
         return set()
-    with _registered(con, "probe", pa.table({"v": pa.array(ids, pa.string())})):
+    with _registered(con, "probe", frame(v=ids)):
         rows = con.execute("""SELECT DISTINCT click_id FROM feedback JOIN probe ON click_id = probe.v
                               UNION SELECT request_id FROM ui_requests JOIN probe ON request_id = probe.v
                               """).fetchall()
@@ -266,16 +265,10 @@ def has_feedback_tables(con: Con) -> bool:
                             ).fetchall()[0][0])
 
 
-def _queued_table(records: Sequence[dict[str, Any]]) -> pa.Table:
+def _queued_table(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     rows = feedback_rows(records, None, _now())
-    return pa.table({
-        "topic": pa.array([r["topic"] for r in rows], pa.string()),
-        "article_id": pa.array([r["article_id"] for r in rows], pa.string()),
-        "story_id": pa.array([r["story_id"] for r in rows], pa.string()),
-        "label": pa.array([r["label"] for r in rows], pa.string()),
-        "given_at": pa.array([r["given_at"] for r in rows], pa.timestamp("us", tz="UTC")),
-        "feedback_id": pa.array([r["feedback_id"] for r in rows], pa.string()),
-    })
+    return frame(**{c: [r[c] for r in rows] for c in
+                    ("topic", "article_id", "story_id", "label", "given_at", "feedback_id")})
 
 
 def feedback_list(con: Con, topic: str | None = None,

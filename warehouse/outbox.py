@@ -10,9 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 import duckdb
-import pyarrow as pa
 
-from warehouse.store import _registered, insert_rows, key
+from warehouse.store import _registered, frame, insert_rows, key
 
 Con = duckdb.DuckDBPyConnection
 OUTBOX_COLUMNS = ("alert_id", "channel", "topic", "subject_kind", "subject_id", "title", "body",
@@ -42,8 +41,8 @@ def due_ids(con: Con, channels: Sequence[str], now: datetime, max_attempts: int,
     if not channels:
         return []
     only = "AND alert_id IN (SELECT v FROM only_ids)" if alert_ids is not None else ""
-    with _registered(con, "chans", pa.table({"v": list(channels)})), \
-            _registered(con, "only_ids", pa.table({"v": pa.array(list(alert_ids or []), pa.string())})):
+    with _registered(con, "chans", frame(v=channels)), \
+            _registered(con, "only_ids", frame(v=alert_ids or [])):
         return [r[0] for r in con.execute(f"""
             SELECT alert_id FROM alerts WHERE channel IN (SELECT v FROM chans)
             AND attempts < $max AND {_DUE} {only}
@@ -59,8 +58,8 @@ def claim_due(con: Con, channels: Sequence[str], now: datetime, lease: timedelta
     if not channels:
         return []
     only = "AND alert_id IN (SELECT v FROM only_ids)" if alert_ids is not None else ""
-    with _registered(con, "chans", pa.table({"v": list(channels)})), \
-            _registered(con, "only_ids", pa.table({"v": pa.array(list(alert_ids or []), pa.string())})):
+    with _registered(con, "chans", frame(v=channels)), \
+            _registered(con, "only_ids", frame(v=alert_ids or [])):
         cur = con.execute(f"""
             UPDATE alerts SET status = 'sending', lease_until = $lease, attempts = attempts + 1
             WHERE alert_id IN (SELECT alert_id FROM alerts WHERE channel IN (SELECT v FROM chans)
@@ -80,15 +79,12 @@ def record_attempts(con: Con, attempts: Sequence[dict[str, Any]]) -> set[str]:
     for which it was (an id missing lost its claim to another delivery after the lease)."""
     if not attempts:
         return set()
-    table = pa.table({
-        "alert_id": pa.array([a["alert_id"] for a in attempts], pa.string()),
-        "attempt": pa.array([a["attempt"] for a in attempts], pa.int32()),
-        "attempted_at": pa.array([a["at"] for a in attempts], pa.timestamp("us", tz="UTC")),
-        "ok": pa.array([bool(a["ok"]) for a in attempts], pa.bool_()),
-        "response": pa.array([a["response"] for a in attempts], pa.string()),
-        "retry_at": pa.array([None if a["ok"] else a["retry_at"] for a in attempts],
-                             pa.timestamp("us", tz="UTC")),
-    })
+    table = frame(alert_id=[a["alert_id"] for a in attempts],
+                  attempt=[a["attempt"] for a in attempts],
+                  attempted_at=[a["at"] for a in attempts],
+                  ok=[bool(a["ok"]) for a in attempts],
+                  response=[a["response"] for a in attempts],
+                  retry_at=[None if a["ok"] else a["retry_at"] for a in attempts])
     with _registered(con, "tried", table):
         con.execute("""INSERT INTO alert_attempts SELECT alert_id, attempt, attempted_at, ok, response
                        FROM tried ON CONFLICT DO NOTHING""")
@@ -108,8 +104,8 @@ def extend_claims(con: Con, claims: Sequence[dict[str, Any]], lease_until: datet
     returns the ids still claimed by us (the others were taken over after their lease)."""
     if not claims:
         return set()
-    table = pa.table({"alert_id": pa.array([c["alert_id"] for c in claims], pa.string()),
-                      "attempts": pa.array([c["attempts"] for c in claims], pa.int32())})
+    table = frame(alert_id=[c["alert_id"] for c in claims],
+                  attempts=[c["attempts"] for c in claims])
     with _registered(con, "held", table):
         cur = con.execute("""
             UPDATE alerts SET lease_until = $lease FROM held h

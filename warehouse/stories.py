@@ -10,9 +10,8 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 import duckdb
-import pyarrow as pa
 
-from warehouse.store import _registered, insert_rows
+from warehouse.store import _registered, frame, insert_rows
 
 Con = duckdb.DuckDBPyConnection
 _AT = "coalesce(a.published, a.first_seen)"
@@ -23,8 +22,8 @@ def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
-def _probe(values: Iterable[Any], type_: pa.DataType = pa.string()) -> pa.Table:
-    return pa.table({"v": pa.array(list(dict.fromkeys(values)), type=type_)})
+def _probe(values: Iterable[Any]) -> dict[str, Any]:
+    return frame(v=dict.fromkeys(values))
 
 
 # --- duplicate groups ------------------------------------------------------------------------
@@ -67,8 +66,9 @@ def band_candidates(con: Con, keys: Iterable[int], since: datetime, cap: int = 8
     shares (on near-identical texts, most of its 20); at 6,000 stored articles of the bench
     corpus that took 220 ms of CPU a batch of 200 against 90 ms now, with the same result.
     (Reading the signatures through Arrow was no faster, and the one 10,000-page run with it
-    peaked 23 MB higher, probably because pyarrow's allocator keeps what it freed.)"""
-    with _registered(con, "probe", _probe(keys, pa.int64())):
+    peaked 23 MB higher, probably because pyarrow's allocator keeps what it freed; the flow no
+    longer imports pyarrow at all.)"""
+    with _registered(con, "probe", _probe(keys)):
         hits = con.execute(f"""
             WITH hits AS (
                 SELECT b.band_key, b.article_id FROM probe JOIN neardup_bands b ON b.band_key = probe.v
@@ -97,13 +97,13 @@ def store_groups(con: Con, groups: Sequence[dict[str, Any]], sketches: Sequence[
     n = insert_rows(con, "article_groups", [{**g, "grouped_at": now} for g in groups],
                     ("article_id", "dup_group_id", "method", "similarity", "matched_id", "grouped_at"))
     if sketches:
-        sk = pa.table({"article_id": [s["article_id"] for s in sketches],
-                       "signature": pa.array([list(s["signature"]) for s in sketches], pa.list_(pa.int64())),
-                       "seen_at": [now] * len(sketches)})
+        sk = frame(article_id=[s["article_id"] for s in sketches],
+                   signature=[list(s["signature"]) for s in sketches],
+                   seen_at=[now] * len(sketches))
         with _registered(con, "sk", sk):
             con.execute("INSERT INTO article_sketches SELECT * FROM sk ON CONFLICT DO NOTHING")
-        bands = pa.table({"band_key": pa.array([k for s in sketches for k in s["bands"]], pa.int64()),
-                          "article_id": [s["article_id"] for s in sketches for _ in s["bands"]]})
+        bands = frame(band_key=[k for s in sketches for k in s["bands"]],
+                      article_id=[s["article_id"] for s in sketches for _ in s["bands"]])
         with _registered(con, "bands", bands):
             con.execute("INSERT INTO neardup_bands SELECT band_key, article_id, ? FROM bands", [now])
     return n
