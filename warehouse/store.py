@@ -69,8 +69,8 @@ def frame(**columns: Iterable[Any]) -> dict[str, np.ndarray]:
     type on insert).
 
     Not Arrow: pyarrow costs the flow process 52 MB of memory when imported, and this path
-    needs NumPy alone, which the detector loads anyway. For a batch of 200 articles the insert
-    took about the same time either way."""
+    needs NumPy alone, which the near-duplicate sketches load anyway. For a batch of 200
+    articles the insert took about the same time either way."""
     return {name: _column(values) for name, values in columns.items()}
 
 
