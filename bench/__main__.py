@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         modes = ["ephemeral", "server"] if args.prefect == "both" else [args.prefect]
         limits, e2e = [], {m: [] for m in modes}
         corpus_server = ServerProcess(site)
+
         def measure_limit(label: str) -> None:
             lim = extraction_limit([site / p for p in corpus.pages], workers)
             limits.append(lim)
@@ -289,8 +290,9 @@ def ratios(rates: list[float], limits: list[dict]) -> list[float]:
 
     The machine is shared: other tenants' load moves the limit by 10% within minutes. With one
     measurement before the run only, the same code measured 0.87 and 0.96 on one afternoon
-    (limit at 19.1 and at 20.9 ms of CPU a page); bracketing the run halves what a linear drift
-    does to the ratio. Empty when the limits were not measured (`--skip-limit`)."""
+    (limit at 19.1 and at 20.9 ms of CPU a page). The mean of the two limits around a run
+    cancels, to first order, a steady drift of the load while it runs. Empty when the limits
+    were not measured (`--skip-limit`)."""
     if len(limits) != len(rates) + 1:
         return []
     return [rate / ((before["pages_per_second"] + after["pages_per_second"]) / 2)

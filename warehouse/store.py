@@ -1,7 +1,8 @@
 """Reads and batched writes of the pipeline's stages. The only module of the flow that speaks SQL.
 
 Writes go through columns that DuckDB scans in place (`INSERT ... SELECT FROM batch`, the batch
-a dict of NumPy arrays: see `frame`), never row-by-row, and every insert is keyed with `ON CONFLICT DO NOTHING` so a rerun or a retried batch stores nothing twice.
+a dict of NumPy arrays: see `frame`), never row-by-row, and every insert is keyed with
+`ON CONFLICT DO NOTHING` so a rerun or a retried batch stores nothing twice.
 """
 from __future__ import annotations
 
@@ -315,7 +316,7 @@ def archived_locations(con: Con, since: datetime | None = None) -> list[dict[str
 def article_texts(con: Con, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Stored text, its source, extractor and hash of these articles, by id."""
     cols = ("article_id", "text", "text_source", "extractor", "content_hash")
-    with _registered(con, "ids", frame(v=list(article_ids))):
+    with _registered(con, "ids", frame(v=article_ids)):
         rows = con.execute(f"SELECT {', '.join(cols)} FROM articles JOIN ids ON article_id = v").fetchall()
     return {r[0]: dict(zip(cols, r)) for r in rows}
 
@@ -395,7 +396,7 @@ def replace_scores(con: Con, rows: Sequence[dict[str, Any]]) -> int:
 def finish_page_retries(con: Con, done: Sequence[str], again: Sequence[dict[str, Any]]) -> None:
     """Drop the retries that are over (page arrived, or given up); reschedule the others."""
     if done:
-        with _registered(con, "done", frame(v=list(done))):
+        with _registered(con, "done", frame(v=done)):
             con.execute("DELETE FROM page_retries WHERE article_id IN (SELECT v FROM done)")
     if again:
         cols = ("article_id", "attempts", "next_attempt_at", "last_error")
