@@ -288,9 +288,9 @@ def main(argv: list[str] | None = None) -> int:
 def ratios(rates: list[float], limits: list[dict]) -> list[float]:
     """Each run's pages/s over the mean of the limits measured just before and just after it.
 
-    The machine is shared: other tenants' load moves the limit by 10% within minutes. With one
-    measurement before the run only, the same code measured 0.87 and 0.96 on one afternoon
-    (limit at 19.1 and at 20.9 ms of CPU a page). The mean of the two limits around a run
+    The machine is shared: other tenants' load moved the limit between 94 and 103 pages/s
+    within an hour. With one measurement before the run only, the same code measured 0.88 and
+    0.96 on one afternoon (limit at 19.1 and at 20.9 ms of CPU a page). The mean of the two limits around a run
     cancels, to first order, a steady drift of the load while it runs. Empty when the limits
     were not measured (`--skip-limit`)."""
     if len(limits) != len(rates) + 1:
@@ -319,6 +319,7 @@ def report(results: dict[str, Any], limits: list[dict], e2e: dict[str, list[dict
         if stages:
             print(f"  stages of the last run (s): {stages}")
         cpu = [r["cpu_seconds"] for r in runs if r.get("cpu_seconds")]
+        other = runs[-1].get("other_cpu_seconds") or {}
         if cpu:
             pages = runs[-1]["run"]["pages_fetched"] or 1
             flow_ms = statistics.median(c["flow_process"] for c in cpu) / pages * 1000
@@ -328,7 +329,6 @@ def report(results: dict[str, Any], limits: list[dict], e2e: dict[str, list[dict
                 if lim_ms else ""
             print(f"  CPU per page: flow process {flow_ms:.1f} ms, extraction workers {work_ms:.1f} ms"
                   + (f" (extraction alone: {lim_ms:.1f} ms)" if lim_ms else "") + bound)
-            other = runs[-1].get("other_cpu_seconds") or {}
             if lim_ms and other:
                 # Less moved by the machine's load than the wall-clock ratio: the limit's CPU a
                 # page over everything the run spent a page on these cores (workers, flow, and
@@ -336,7 +336,6 @@ def report(results: dict[str, Any], limits: list[dict], e2e: dict[str, list[dict
                 run_ms = work_ms + flow_ms + sum(other.values()) / pages * 1000
                 print(f"  by CPU time: {lim_ms / run_ms:.2f} x (extraction alone {lim_ms:.1f} ms a page over "
                       f"the run's {run_ms:.1f} ms a page with the servers)")
-        other = runs[-1].get("other_cpu_seconds")
         if other:
             pages = runs[-1]["run"]["pages_fetched"] or 1
             print("  CPU of the servers on the same cores during the run: " + ", ".join(

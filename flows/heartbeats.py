@@ -5,9 +5,9 @@ zombie detection in deployments) that sleeps in steps of one second, and at the 
 waits for it to notice that it should stop: every flow run ended 0-1 s after its last task (an
 empty flow run took 1.06 s, 0.07 s without the wait; the bench's run over 1,000 unchanged feeds
 went from 1.06 to 0.5 s). Prefect's asynchronous engine does not wait for the thread
-(`join_on_exit=False`); `install` makes the synchronous engine do the same. The thread is a daemon and checks for the stop (and for a final
-state) before it sends anything, so no heartbeat goes out after the run; it just ends within a
-second on its own. Heartbeats while the run lasts are unchanged.
+(`join_on_exit=False`); `install` makes the synchronous engine do the same. The thread is a
+daemon and checks for the stop (and for a final state) before it sends anything, so no
+heartbeat goes out after the run; it just ends within a second on its own. Heartbeats while the run lasts are unchanged.
 
 Every flow module imports this one. `flows/__init__.py` must not: `seedwatch serve` imports
 `flows.serve` before it sets PREFECT_API_URL, and Prefect reads its settings when imported.

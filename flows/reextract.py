@@ -7,7 +7,6 @@ from datetime import datetime
 from prefect import flow
 
 from flows import heartbeats  # noqa: F401 - flow runs end without waiting for the heartbeat thread
-
 from seedwatch.config import load_config
 from seedwatch.reextract import reextract
 

@@ -199,7 +199,7 @@ def _recorded_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
     """Versions recorded in `schema_migrations`; none in a new file (asked without an error,
     which would end a transaction the caller had open)."""
     if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations' "
-                       "AND database_name = current_database()").fetchone()[0]:
+                       "AND database_name = current_database()").fetchall()[0][0]:
         return set()
     return {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
 
