@@ -47,27 +47,36 @@ class DescendantPeaks(threading.Thread):
         super().__init__(daemon=True)
         self.every, self.peaks, self._stop_event = every, {}, threading.Event()
 
-    def _children(self) -> dict[int, int]:
-        parents = {}
-        for d in os.listdir("/proc"):
-            if d.isdigit():
+    @staticmethod
+    def _descendants(pid: int, depth: int = 8) -> list[int]:
+        """Every live process under `pid`, from the kernel's per-thread `children` lists: a
+        handful of reads a sample (scanning all of /proc twice a second cost this process
+        ~0.03 ms of CPU a page, charged to the run it measures)."""
+        out, frontier = [], [pid]
+        for _ in range(depth):
+            nxt = []
+            for p in frontier:
                 try:
-                    with open(f"/proc/{d}/stat", encoding="ascii", errors="replace") as f:
-                        parents[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    pass
-        return parents
+                    tasks = os.listdir(f"/proc/{p}/task")
+                except OSError:
+                    continue
+                for t in tasks:
+                    try:
+                        with open(f"/proc/{p}/task/{t}/children", encoding="ascii") as f:
+                            nxt += [int(x) for x in f.read().split()]
+                    except (OSError, ValueError):
+                        pass
+            out += nxt
+            frontier = nxt
+            if not frontier:
+                break
+        return out
 
     def sample(self) -> None:
-        parents, me = self._children(), os.getpid()
-        for pid in parents:
-            p, hops = parents.get(pid), 0
-            while p not in (None, 0, 1, me) and hops < 8:
-                p, hops = parents.get(p), hops + 1
-            if p == me:
-                mb = _hwm_mb(pid)
-                if mb is not None:
-                    self.peaks[pid] = max(mb, self.peaks.get(pid, 0.0))
+        for pid in self._descendants(os.getpid()):
+            mb = _hwm_mb(pid)
+            if mb is not None:
+                self.peaks[pid] = max(mb, self.peaks.get(pid, 0.0))
 
     def run(self) -> None:
         while not self._stop_event.wait(self.every):

@@ -115,3 +115,29 @@ def test_quiet_runs_refresh_an_old_snapshot_only(site, config_for):
     os.utime(snap, (old, old))
     pipeline.finish(wh, cfg, quiet)  # nothing new, but the snapshot is two hours old
     assert snap.stat().st_mtime > old + 3600
+
+
+def test_the_run_summary_lists_matches_without_their_texts(site, config_for):
+    cfg = config_for([f"{site.base}/feeds/wire.xml", f"{site.base}/feeds/daily.xml"])
+    _, batches, _ = run_once(cfg)
+    summary = pipeline.RunSummary(pipeline.new_run_id(), pipeline.datetime.now(pipeline.timezone.utc))
+    for b in batches:
+        summary.matches += b.matches
+    summary.feeds.append(pipeline.FeedLine("wire", "u", "ok", None, 3, 3))
+    assert summary.matches, "the site's talks stories match"
+    stored = dict(query(cfg, "SELECT a.title, s.score FROM scores s JOIN articles a USING (article_id) "
+                             "WHERE s.decision"))
+    out = summary.as_dict()
+    # Each match: what `seedwatch run` lists, with the stored score; no text, no explanation.
+    for m in out["matches"]:
+        assert set(m) == set(pipeline.MATCH_FIELDS)
+        assert m["score"] == stored[m["title"]] and m["decision"] is True
+    assert {m["title"] for m in out["matches"]} == set(stored)
+    assert out["feeds"] == [{"name": "wire", "url": "u", "outcome": "ok", "reason": None,
+                             "entries": 3, "new_entries": 3}]
+    # Plain copies: changing the returned data leaves the summary as it was.
+    out["matches"][0]["title"] = "changed"
+    out["stage_seconds"]["x"] = 1.0
+    assert summary.matches[0]["title"] != "changed" and "x" not in summary.stage_seconds
+    brief = summary.as_dict(brief=True)
+    assert "matches" not in brief and "feeds" not in brief and brief["run_id"] == summary.run_id
