@@ -249,7 +249,9 @@ def assign_groups(new: Sequence[dict], known_hashes: dict[str, str],
     """
     hashes = dict(known_hashes)
     bands = {k: list(v) for k, v in candidates.items()}
-    sigs = dict(signatures)
+    # Signatures as int64 arrays (the warehouse's are already), so an article is compared with
+    # all its candidates in one NumPy operation (`equal_positions`).
+    sigs = {k: _as_array(v) for k, v in signatures.items()}
     out = []
     for art in new:
         a = _assign_one(art, hashes, bands, sigs, threshold, cap)
@@ -257,7 +259,7 @@ def assign_groups(new: Sequence[dict], known_hashes: dict[str, str],
         sk = art.get("sketch")
         kept = []
         if sk is not None:
-            sigs[a.article_id] = sk.signature
+            sigs[a.article_id] = _as_array(sk.signature)
             entry = (a.article_id, a.group_id)  # one tuple shared by all its band lists
             for key in sk.bands:
                 members = bands.get(key)
@@ -271,23 +273,45 @@ def assign_groups(new: Sequence[dict], known_hashes: dict[str, str],
     return out
 
 
+def _as_array(sig: Sequence[int]) -> np.ndarray:
+    return np.asarray(sig, dtype=np.int64)
+
+
+def equal_positions(sig: np.ndarray, others: list[np.ndarray]) -> np.ndarray | None:
+    """How many positions of each of `others` equal `sig` (signatures, int64 arrays); None
+    when one of them has another length (no estimate: `similarity` gives those 0)."""
+    if any(len(o) != len(sig) for o in others):
+        return None
+    return (np.stack(others) == sig).sum(axis=1)
+
+
 def _assign_one(art: dict, hashes: dict[str, str], bands: dict[int, list[tuple[str, str]]],
-                sigs: dict[str, Sequence[int]], threshold: float, cap: int) -> Assignment:
+                sigs: dict[str, np.ndarray], threshold: float, cap: int) -> Assignment:
     aid = art["article_id"]
     if art["content_hash"] in hashes:
         return Assignment(aid, hashes[art["content_hash"]], "exact", 1.0, None)
     sk = art.get("sketch")
     best: tuple[float, str, str] | None = None
     if sk is not None:
-        seen = set()
+        seen, found = set(), []
         for key in sk.bands:
             for other, group in bands.get(key, ())[:cap]:
                 if other in seen or other == aid or other not in sigs:
                     continue
                 seen.add(other)
-                sim = similarity(sk.signature, sigs[other])
-                if sim >= threshold and (best is None or sim > best[0]):
-                    best = (sim, other, group)
+                found.append((other, group))
+        if found:
+            mine = _as_array(sk.signature)
+            equal = equal_positions(mine, [sigs[other] for other, _ in found])
+            if equal is None:  # a stored signature of another length: one by one, as defined
+                sims = [similarity(sk.signature, sigs[other]) for other, _ in found]
+            else:
+                sims = (equal / len(mine)).tolist()  # the same floats as `similarity`
+            # The first candidate with the highest similarity, as a scan keeping strictly
+            # higher ones would pick.
+            i = max(range(len(sims)), key=sims.__getitem__)
+            if sims[i] >= threshold:
+                best = (sims[i], found[i][0], found[i][1])
     if best is None:
         return Assignment(aid, aid, "unique", 1.0, None)
     return Assignment(aid, best[2], "minhash", round(best[0], 4), best[1])

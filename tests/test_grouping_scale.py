@@ -12,22 +12,29 @@ from tests.conftest import REPO
 from warehouse.db import Warehouse
 
 TOPIC = load_topic(REPO / "seeds" / "inter-korean-diplomacy.toml")
-NEAR, STORY = neardup.similarity, stories.similarity  # the real ones, counted below
+# The real ones, counted below: near-duplicate comparisons are made many at a time
+# (`equal_positions`, one per candidate), or one by one (`similarity`) for odd signatures.
+NEAR, NEAR_MANY, STORY = neardup.similarity, neardup.equal_positions, stories.similarity
 
 
 def grouping_work(tmp_path, n: int, monkeypatch) -> dict:
     counts = {"neardup": 0, "story": 0}
-    near, story = NEAR, STORY
+    near, near_many, story = NEAR, NEAR_MANY, STORY
 
     def near_counted(a, b):
         counts["neardup"] += 1
         return near(a, b)
+
+    def near_many_counted(sig, others):
+        counts["neardup"] += len(others)
+        return near_many(sig, others)
 
     def story_counted(a, b):
         counts["story"] += 1
         return story(a, b)
 
     monkeypatch.setattr(neardup, "similarity", near_counted)
+    monkeypatch.setattr(neardup, "equal_positions", near_many_counted)
     monkeypatch.setattr(stories, "similarity", story_counted)
     wh = Warehouse(tmp_path / f"flood{n}.duckdb")
     store_flood(wh, n, TOPIC.name)
@@ -55,6 +62,7 @@ def test_near_duplicate_flood_grows_linearly(tmp_path, monkeypatch):
     # the capped candidate lists fill up).
     for what in ("neardup", "story", "band_rows"):
         assert large[what] <= 6 * max(small[what], 1), (what, small, large)
-    # and each article costs a bounded number of comparisons
+    # and each article costs a bounded number of comparisons (and near-duplicates were compared)
+    assert small["neardup"] >= 300
     assert large["neardup"] <= 1200 * neardup.BANDS * getattr(neardup, "MAX_PER_BAND", 8)
     assert large["story"] <= 2400 * large["stories"] * getattr(stories, "REPRESENTATIVES", 8)

@@ -156,3 +156,71 @@ def test_fast_paths_give_the_plain_definitions_values():
         extra = len(text.encode("utf-8", "surrogatepass")) - len(text)
         paths["ascii" if text.isascii() else "mixed" if extra <= len(text) // 16 else "korean"] += 1
     assert sketched > 400 and min(paths.values()) > 50, paths  # every path was taken
+
+
+def _scan_reference(new, known_hashes, candidates, signatures, threshold=neardup.THRESHOLD,
+                    cap=neardup.MAX_PER_BAND):
+    """`assign_groups` as its docstring defines it: candidates compared one by one with
+    `similarity`, in band order, the first strictly best kept."""
+    hashes, bands, sigs = dict(known_hashes), {k: list(v) for k, v in candidates.items()}, dict(signatures)
+    out = []
+    for art in new:
+        aid, sk = art["article_id"], art["sketch"]
+        if art["content_hash"] in hashes:
+            got = (hashes[art["content_hash"]], "exact", 1.0, None)
+        else:
+            best, seen = None, set()
+            for key in (sk.bands if sk else ()):
+                for other, group in bands.get(key, ())[:cap]:
+                    if other in seen or other == aid or other not in sigs:
+                        continue
+                    seen.add(other)
+                    sim = neardup.similarity(sk.signature, sigs[other])
+                    if sim >= threshold and (best is None or sim > best[0]):
+                        best = (sim, other, group)
+            got = (aid, "unique", 1.0, None) if best is None else (best[2], "minhash", round(best[0], 4), best[1])
+        hashes.setdefault(art["content_hash"], got[0])
+        kept = []
+        if sk is not None:
+            sigs[aid] = sk.signature
+            for key in sk.bands:
+                members = bands.setdefault(key, [])
+                if len(members) < cap:
+                    members.append((aid, got[0]))
+                    kept.append(key)
+        out.append((aid, *got, tuple(kept)))
+    return out
+
+
+def test_grouping_many_at_a_time_gives_the_one_by_one_result():
+    # Variants of a few stories (words dropped and swapped), some stored already with their
+    # signatures as the warehouse returns them (arrays), some new; ties and near misses included.
+    rnd = random.Random(7)
+    base = [FIRST.split(), UPDATE.split(), OTHER.split()]
+    texts = []
+    for i in range(120):
+        words = list(base[i % 3])
+        for _ in range(rnd.randint(0, 12)):
+            j = rnd.randrange(len(words) - 1)
+            words[j], words[j + 1] = words[j + 1], words[j]
+        texts.append(" ".join(w for w in words if rnd.random() > 0.04))
+    sketches = [neardup.sketch(f"s{i}", t) for i, t in enumerate(texts)]
+    stored, new = sketches[:60], sketches[60:]
+    candidates, signatures = {}, {}
+    for sk in stored:
+        signatures[sk.article_id] = __import__("numpy").asarray(sk.signature, dtype="int64")
+        for key in sk.bands:
+            members = candidates.setdefault(key, [])
+            if len(members) < neardup.MAX_PER_BAND:
+                members.append((sk.article_id, f"g-{sk.article_id}"))
+    signatures["odd"] = [1, 2, 3]  # a signature of another length: never similar
+    for sk in new[:5]:
+        candidates.setdefault(sk.bands[0], []).insert(0, ("odd", "g-odd"))
+    items = [{"article_id": sk.article_id, "content_hash": f"h{i if i % 10 else 0}", "sketch": sk}
+             for i, sk in enumerate(new)]
+    got = [(a.article_id, a.group_id, a.method, a.similarity, a.matched_id, a.bands)
+           for a in neardup.assign_groups(items, {"h3": "g-known"}, candidates, signatures)]
+    assert got == _scan_reference(items, {"h3": "g-known"}, candidates,
+                                  {k: list(v) for k, v in signatures.items()})
+    methods = [g[2] for g in got]
+    assert methods.count("minhash") >= 20 and "exact" in methods
