@@ -18,6 +18,7 @@ def _extract_files(paths: list[str]) -> tuple[int, float]:
     from extractors.article import extract_article
     chars, cpu = 0, 0.0
     for p in paths:
+        # pages served by a baking server (`bench.serve`) hold its address already
         data = Path(p).read_bytes().replace(b"{{BASE}}", b"http://127.0.0.1")
         t = time.process_time()
         chars += len(extract_article(data, None).text)
