@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from detection import neardup
 from extractors.feeds import parse_feed
@@ -208,7 +209,7 @@ def test_grouping_many_at_a_time_gives_the_one_by_one_result():
     stored, new = sketches[:60], sketches[60:]
     candidates, signatures = {}, {}
     for sk in stored:
-        signatures[sk.article_id] = __import__("numpy").asarray(sk.signature, dtype="int64")
+        signatures[sk.article_id] = np.asarray(sk.signature, dtype=np.int64)
         for key in sk.bands:
             members = candidates.setdefault(key, [])
             if len(members) < neardup.MAX_PER_BAND:
