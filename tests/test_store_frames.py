@@ -50,3 +50,33 @@ def test_the_flow_does_not_import_pyarrow():
     code = "import sys, flows.monitor, seedwatch.cli; print('pyarrow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_pending_batches_take_each_articles_first_entry_in_order(tmp_path):
+    """`pending_entries`, read batch by batch with its cursor, gives what the plain definition
+    gives: the first entry (by first_seen, then entry_id) of every article, oldest first, each
+    once, with repeats of an article and equal times spread over the batches."""
+    import random
+    from datetime import timedelta
+
+    from warehouse.db import Warehouse
+    from warehouse.store import pending_entries
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    t0 = datetime(2018, 1, 2, tzinfo=timezone.utc)
+    rng = random.Random(13)
+    rows = [{"entry_id": f"e{i:04d}", "article_url": f"https://news.example/{rng.randrange(120)}",
+             "feed_id": "f", "first_seen": t0 + timedelta(minutes=rng.randrange(60)),
+             "title": f"title {i}"} for i in range(400)]
+    with wh.transaction() as con:
+        insert_rows(con, "pending", rows, ("entry_id", "article_url", "feed_id", "first_seen", "title"))
+        got, after = [], None
+        while batch := pending_entries(con, 7, after):
+            got += [r["entry_id"] for r in batch]
+            after = (batch[-1]["first_seen"], batch[-1]["entry_id"])
+    first: dict[str, tuple] = {}
+    for r in rows:
+        k = (r["first_seen"], r["entry_id"])
+        first[r["article_url"]] = min(first.get(r["article_url"], k), k)
+    assert got == [e for _, e in sorted(first.values())]
+    assert len(got) == len({r["article_url"] for r in rows}) > 50

