@@ -125,8 +125,13 @@ def _sentence_spans(body: str) -> list[tuple[int, int]]:
     wordy = _WORDY.search
     for m in _BOUNDARY.finditer(body):
         stop, end = m.span()
-        if end - stop == 1 and body[stop] == "." and _after_abbreviation(body, stop):
-            continue  # "N. Korea", "the U.S. envoy", "Dec. 28": the sentence goes on
+        if end - stop == 1 and body[stop] == ".":
+            # After a lower-case letter only a listed abbreviation can end here, and then its
+            # last two letters are those of a listed one: most full stops ("...said.") are
+            # settled by that one lookup. Initials end in a capital.
+            if ((body[stop - 1] not in _LOWER_LETTERS if stop else True)
+                    or body[stop - 2:stop] in _ABBREVIATION_ENDS) and _after_abbreviation(body, stop):
+                continue  # "N. Korea", "the U.S. envoy", "Dec. 28": the sentence goes on
         if wordy(body, start, end):
             spans.append((start, end))
         start = end
@@ -136,6 +141,8 @@ def _sentence_spans(body: str) -> list[tuple[int, int]]:
 
 
 _ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_LOWER_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
+_ABBREVIATION_ENDS = frozenset(a[-2:] for a in _ABBREVIATIONS)  # every one has two letters or more
 
 
 def _after_abbreviation(body: str, stop: int) -> bool:

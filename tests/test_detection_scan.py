@@ -169,3 +169,11 @@ def test_full_stops_after_initials_and_abbreviations_do_not_end_a_sentence():
     sentences = [body[s.start:s.end].strip() for s in split_segments("", body)[1]]
     assert sentences == ["Mr. Kim met N. Korean and U.S. envoys on Dec. 28 (\"Gen. Park\" too).",
                          "회담은 끝났다.", "Next came No. 2.", "다음 문장 Dr .Lee left."]
+    # and the quick test in _sentence_spans on this: after a lower-case letter, only a word
+    # whose last two letters end a listed abbreviation is looked at further
+    from detection.text import _ABBREVIATION_ENDS
+    assert min(map(len, _ABBREVIATIONS)) >= 2 and "id" not in _ABBREVIATION_ENDS
+    body = "Talks vs. sanctions drew approx. 30 people, est. 40 by noon. Then the envoy said. Ms. Ri left."
+    sentences = [body[s.start:s.end].strip() for s in split_segments("", body)[1]]
+    assert sentences == ["Talks vs. sanctions drew approx. 30 people, est. 40 by noon.",
+                         "Then the envoy said.", "Ms. Ri left."]
