@@ -73,7 +73,7 @@ def send_alerts(cfg: Config):
 def run_cycle(cfg: Config) -> RunSummary:
     """One cycle: feeds, then pending entries in batches, then alerts. Called inside the flow.
     Holds the warehouse's run lock throughout (RunLocked when another process runs)."""
-    with run_lock(cfg.resolve(cfg.warehouse.path)):
+    with run_lock(cfg.resolve(cfg.warehouse.path)), pipeline.frozen_heap():
         wh = pipeline.warehouse_for(cfg)
         summary = RunSummary(pipeline.new_run_id(), datetime.now(timezone.utc))
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import logging
 import time
 import uuid
@@ -557,6 +558,20 @@ def trim_memory() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the objects that exist when a run starts (modules, Prefect's client, the
+    detectors: hundreds of thousands) out of the garbage collector's full passes while the
+    run lasts. Each full pass walked all of them, ~50 ms, seven times in a 10,000-page run;
+    now it walks what the run itself made. They go back to the oldest generation when the
+    run ends, so what became garbage among them is collected as usual after it."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def retry_pages(wh: Warehouse, cfg: Config, detectors: list[TopicDetector], run_id: str,

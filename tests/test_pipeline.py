@@ -141,3 +141,30 @@ def test_the_run_summary_lists_matches_without_their_texts(site, config_for):
     assert summary.matches[0]["title"] != "changed" and "x" not in summary.stage_seconds
     brief = summary.as_dict(brief=True)
     assert "matches" not in brief and "feeds" not in brief and brief["run_id"] == summary.run_id
+
+
+def test_a_run_keeps_older_objects_out_of_full_collections_until_it_ends():
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a cycle: only the collector frees it
+    gone = weakref.ref(a)
+    del a, b
+    before = gc.get_freeze_count()
+    with pipeline.frozen_heap():
+        assert gc.get_freeze_count() > before
+        gc.collect()
+        assert gone() is not None  # older than the run: not walked while it lasts
+        made = Node()
+        made.me = made
+        made_ref = weakref.ref(made)
+        del made
+        gc.collect()
+        assert made_ref() is None  # what the run itself makes is collected as usual
+    assert gc.get_freeze_count() == before
+    gc.collect()
+    assert gone() is None  # and after the run, the older garbage too
