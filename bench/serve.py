@@ -21,6 +21,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -101,8 +102,11 @@ class Site:
         if self.root not in target.parents or not target.is_file():
             return None
         st = target.stat()
-        # As nginx makes it, from the file's time and size: no hash of every body.
-        etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'.encode()
+        # As nginx makes it, from the file's time and size: no hash of every body. Unbaked, the
+        # body also holds this server's address, so the ETag names it too (a feed's ETag
+        # stored against a server on another port must not earn a 304 here).
+        stamp = "" if self.baked else f"-{zlib.crc32(self.base):x}"
+        etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}{stamp}"'.encode()
         ctype = _TYPES.get(target.suffix, "application/octet-stream").encode()
         # Feeds are small and asked for again (304s): kept whole, their address written in.
         body = self._fill(target.read_bytes()) if target.suffix == ".xml" else None

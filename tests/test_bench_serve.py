@@ -29,3 +29,14 @@ def test_pages_carry_the_servers_address_baked_or_not(tmp_path):
             assert _get(f"{base}/news/missing.html")[0] == 404
         # baked: written into the file once, before the first answer; otherwise left as it was
         assert (b"{{BASE}}" in page.read_bytes()) is not bake
+
+
+def test_an_unbaked_page_is_not_304_for_another_servers_etag(tmp_path):
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "f.xml").write_bytes(b"<rss><channel><link>{{BASE}}/</link></channel></rss>")
+    with ServerProcess(tmp_path) as first, ServerProcess(tmp_path) as second:  # two ports
+        _, old_body, old_etag = _get(f"{first}/feeds/f.xml")
+        status, body, etag = _get(f"{second}/feeds/f.xml", old_etag)
+        assert first != second and status == 200 and etag != old_etag  # another address inside
+        assert body.decode() == old_body.decode().replace(first, second)
+        assert _get(f"{second}/feeds/f.xml", etag)[0] == 304
