@@ -292,9 +292,9 @@ def ratios(rates: list[float], limits: list[dict]) -> list[float]:
 
     The machine is shared: other tenants' load moved the limit between 94 and 103 pages/s
     within an hour. With one measurement before the run only, the same code measured 0.88 and
-    0.96 on one afternoon (limit at 19.1 and at 20.9 ms of CPU a page). The mean of the two limits around a run
-    cancels, to first order, a steady drift of the load while it runs. Empty when the limits
-    were not measured (`--skip-limit`)."""
+    0.96 on one afternoon (limit at 19.1 and at 20.9 ms of CPU a page). The mean of the two
+    limits around a run cancels, to first order, a steady drift of the load while it runs.
+    Empty when the limits were not measured (`--skip-limit`)."""
     if len(limits) != len(rates) + 1:
         return []
     return [rate / ((before["pages_per_second"] + after["pages_per_second"]) / 2)

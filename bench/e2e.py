@@ -38,6 +38,31 @@ def _hwm_mb(pid: int) -> float | None:
     return None
 
 
+def descendants(pid: int, depth: int = 8) -> list[int]:
+    """Every live process under `pid`, from the kernel's per-thread `children` lists: a
+    handful of reads a sample (scanning all of /proc twice a second cost this process
+    ~0.03 ms of CPU a page, charged to the run it measures)."""
+    out, frontier = [], [pid]
+    for _ in range(depth):
+        nxt = []
+        for p in frontier:
+            try:
+                tasks = os.listdir(f"/proc/{p}/task")
+            except OSError:
+                continue
+            for t in tasks:
+                try:
+                    with open(f"/proc/{p}/task/{t}/children", encoding="ascii") as f:
+                        nxt += [int(x) for x in f.read().split()]
+                except (OSError, ValueError):
+                    pass
+        out += nxt
+        frontier = nxt
+        if not frontier:
+            break
+    return out
+
+
 class DescendantPeaks(threading.Thread):
     """Samples, every `every` seconds, the peak RSS (VmHWM) of every process descended from
     this one (the forkserver and the extraction workers it forks), keeping each one's largest.
@@ -47,33 +72,8 @@ class DescendantPeaks(threading.Thread):
         super().__init__(daemon=True)
         self.every, self.peaks, self._stop_event = every, {}, threading.Event()
 
-    @staticmethod
-    def _descendants(pid: int, depth: int = 8) -> list[int]:
-        """Every live process under `pid`, from the kernel's per-thread `children` lists: a
-        handful of reads a sample (scanning all of /proc twice a second cost this process
-        ~0.03 ms of CPU a page, charged to the run it measures)."""
-        out, frontier = [], [pid]
-        for _ in range(depth):
-            nxt = []
-            for p in frontier:
-                try:
-                    tasks = os.listdir(f"/proc/{p}/task")
-                except OSError:
-                    continue
-                for t in tasks:
-                    try:
-                        with open(f"/proc/{p}/task/{t}/children", encoding="ascii") as f:
-                            nxt += [int(x) for x in f.read().split()]
-                    except (OSError, ValueError):
-                        pass
-            out += nxt
-            frontier = nxt
-            if not frontier:
-                break
-        return out
-
     def sample(self) -> None:
-        for pid in self._descendants(os.getpid()):
+        for pid in descendants(os.getpid()):
             mb = _hwm_mb(pid)
             if mb is not None:
                 self.peaks[pid] = max(mb, self.peaks.get(pid, 0.0))
@@ -91,25 +91,16 @@ class DescendantPeaks(threading.Thread):
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by process `pid` and the live processes under it,
     from /proc; 0 when it is gone. Children that have ended count once their parent reaped them."""
-    parents, cpu = {}, {}
     tick = os.sysconf("SC_CLK_TCK")
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat", encoding="ascii", errors="replace") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(d)] = int(fields[1])
-            # utime, stime, and the reaped children's cutime, cstime
-            cpu[int(d)] = sum(int(x) for x in fields[11:15]) / tick
     total = 0.0
-    for p in cpu:
-        q, hops = p, 0
-        while q not in (None, 0, 1, pid) and hops < 8:
-            q, hops = parents.get(q), hops + 1
-        if q == pid:
-            total += cpu[p]
+    for p in [pid, *descendants(pid)]:
+        try:
+            with open(f"/proc/{p}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime, stime, and the reaped children's cutime, cstime
+        total += sum(int(x) for x in fields[11:15]) / tick
     return total
 
 

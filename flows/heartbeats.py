@@ -7,7 +7,8 @@ empty flow run took 1.06 s, 0.07 s without the wait; the bench's run over 1,000 
 went from 1.06 to 0.5 s). Prefect's asynchronous engine does not wait for the thread
 (`join_on_exit=False`); `install` makes the synchronous engine do the same. The thread is a
 daemon and checks for the stop (and for a final state) before it sends anything, so no
-heartbeat goes out after the run; it just ends within a second on its own. Heartbeats while the run lasts are unchanged.
+heartbeat goes out after the run; it just ends within a second on its own. Heartbeats while
+the run lasts are unchanged.
 
 Every flow module imports this one. `flows/__init__.py` must not: `seedwatch serve` imports
 `flows.serve` before it sets PREFECT_API_URL, and Prefect reads its settings when imported.
