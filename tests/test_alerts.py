@@ -193,3 +193,31 @@ def test_alerts_test_command_sends_and_records(config_for, hook, tmp_path):
     assert len(_posts(hook)) == 1 and _posts(hook)[0]["key"]
     rows = query(cfg, "SELECT subject_kind, status FROM alerts ORDER BY status")
     assert rows == [("test", "delivered"), ("test", "failed")]
+
+
+def test_a_send_keeps_apprise_lines_off_the_console_and_in_the_answer(tmp_path):
+    """apprise's INFO lines of a send are captured for the recorded answer; they used to reach
+    the root logger's handlers too (two console lines an alert, at any configured level)."""
+    import logging
+
+    from alerts.channels import Channel, send
+
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    root, handler = logging.getLogger(), Keep(level=logging.DEBUG)
+    root.addHandler(handler)
+    try:
+        out = tmp_path / "alerts.jsonl"
+        ok, answer = send(Channel(f"jsonfile://{out}", "immediate", None), "title", "body", alert_id="a1")
+        bad_ok, bad_answer = send(Channel(f"jsonfile://{tmp_path}/missing/dir/x.jsonl", "immediate", None),
+                                  "title", "body", alert_id="a2")
+    finally:
+        root.removeHandler(handler)
+    assert ok and "Sent" in answer and json.loads(out.read_text())["title"] == "title"
+    assert not bad_ok and bad_answer
+    assert [r.getMessage() for r in seen if r.name.startswith("apprise")] == []
+    assert logging.getLogger("apprise").propagate
