@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import copy
+import functools
 import hashlib
 import html
 import importlib.util
@@ -15,6 +17,8 @@ from itertools import repeat
 import charset_normalizer
 import feedparser
 import feedparser.api
+import feedparser.mixin
+from feedparser.util import FeedParserDict
 
 from extractors.dates import checked_date
 from extractors.schedule import declared_interval
@@ -41,6 +45,43 @@ _SPACE = re.compile(r"[ \t\r\f\v]+")
 if importlib.util.find_spec("drv_libxml2") is None:
     feedparser.api.PREFERRED_XML_PARSERS = [
         p for p in feedparser.api.PREFERRED_XML_PARSERS if p != "drv_libxml2"]
+
+
+# feedparser made cheaper where it repeats work, without changing what it returns (the test
+# `test_feed_parsing_shortcuts_return_what_feedparser_returns` parses the fixtures and the
+# shared feed corpus both ways). Together ~22% of a bench feed's parse (2.63 -> ~2.0 ms):
+# * each start tag resolves the current base URI against itself again (`make_safe_absolute_uri`:
+#   a regular expression and urllib's urljoin), the same two strings tag after tag: the answer
+#   is a pure function of them, so it is remembered;
+# * each title, summary and content copies the content parameters with copy.deepcopy; they are
+#   a flat dict of strings, which an item-by-item copy reproduces exactly (deepcopy rebuilds a
+#   FeedParserDict the same way: a new one, then each item set). Anything else is deepcopied.
+_safe_uri = feedparser.mixin.make_safe_absolute_uri
+_remembered_uri = functools.lru_cache(maxsize=256)(_safe_uri)
+_FLAT = (str, int, float, bool, type(None))
+
+
+def _resolved_base(base: object, rel: object = None) -> object:
+    try:
+        return _remembered_uri(base, rel)
+    except TypeError:  # an unhashable argument: not remembered
+        return _safe_uri(base, rel)
+
+
+def _copied_params(value: object, memo: object = None) -> object:
+    if type(value) is FeedParserDict and all(isinstance(v, _FLAT) for v in value.values()):
+        out = FeedParserDict()
+        for k, v in value.items():
+            out[k] = v
+        return out
+    return copy.deepcopy(value, memo)
+
+
+if getattr(feedparser.mixin, "copy", None) is copy:
+    feedparser.mixin.make_safe_absolute_uri = _resolved_base
+    feedparser.mixin.copy = type(copy)("feedparser_copy")
+    feedparser.mixin.copy.deepcopy = _copied_params
+    feedparser.mixin.copy.copy = copy.copy
 
 
 class FeedError(ValueError):
