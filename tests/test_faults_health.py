@@ -103,7 +103,6 @@ def test_feeds_command_errors(tmp_path, capsys):
 def test_a_fetch_result_repr_leaves_out_the_body():
     """asyncio formats the repr of a finished run's result list on its way out (and a log line
     may too): a page body must not be in it."""
-    from extractors.http import FetchResult
     res = FetchResult("http://a.example/p", "http://a.example/p", "ok", 200, b"<html>" + b"x" * 1_000_000)
     text = repr(res)
     assert len(text) < 500 and "xxxx" not in text and "status=200" in text
