@@ -43,8 +43,23 @@ about not but or also who which what when new two korea korean koreas north sout
 
 
 def lead_of(title: str, text: str) -> str:
-    sentences = [s for s in _SENTENCE.split(text or "") if s.strip()]
-    return "\n".join([title or "", title or ""] + sentences[:LEAD_SENTENCES])
+    """Title twice and the first LEAD_SENTENCES non-blank pieces of `_SENTENCE.split(text)`,
+    found from the start of the text rather than by splitting all of it."""
+    text = text or ""
+    sentences: list[str] = []
+    pos = 0
+    for m in _SENTENCE.finditer(text):
+        if len(sentences) == LEAD_SENTENCES:
+            break
+        piece = text[pos:m.start()]
+        if piece.strip():
+            sentences.append(piece)
+        pos = m.end()
+    else:
+        piece = text[pos:]
+        if piece.strip() and len(sentences) < LEAD_SENTENCES:
+            sentences.append(piece)
+    return "\n".join([title or "", title or ""] + sentences)
 
 
 def lead_words(title: str, text: str) -> dict[str, int]:
@@ -77,8 +92,17 @@ def features(lexicon: Any, title: str, text: str) -> dict[str, dict]:
 
 
 def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    return _cosine(a, _squares(a), b, _squares(b))
+
+
+def _squares(d: dict[str, float]) -> float:
+    return sum(v * v for v in d.values())
+
+
+def _cosine(a: dict[str, float], sa: float, b: dict[str, float], sb: float) -> float:
+    """`cosine` with each side's sum of squares given (the same sums, so the same float)."""
     num = sum(v * b.get(k, 0.0) for k, v in a.items())
-    den = math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+    den = math.sqrt(sa * sb)
     return num / den if den else 0.0
 
 
@@ -91,15 +115,42 @@ class Item:
     features: dict[str, dict]
     dup_group_id: str | None = None
     story_id: str | None = None
+    # What `similarity` needs of this item, worked out once (an item is compared with every
+    # representative of every open story): (the features and time it was worked out from,
+    # epoch seconds or None for a naive time, concepts, their sum of squares, words, theirs).
+    _parts: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    def parts(self) -> tuple:
+        p = self._parts
+        if p is None or p[0] is not self.features or p[1] != self.at:
+            concepts = self.features.get("concepts", {})
+            words = self.features.get("words", {})
+            p = self._parts = (self.features, self.at,
+                               self.at.timestamp() if self.at.tzinfo is not None else None,
+                               concepts, _squares(concepts), words, _squares(words))
+        return p
+
+
+# Seconds apart beyond which two times are surely more than WINDOW_HOURS apart, compared as
+# epoch floats (good to a microsecond here) before the exact difference is taken.
+_SURELY_APART = WINDOW_HOURS * 3600 + 1.0
 
 
 def similarity(a: Item, b: Item) -> float:
+    return _similarity(a, a.parts(), b, b.parts())
+
+
+def _similarity(a: Item, pa: tuple, b: Item, pb: tuple) -> float:
+    _, _, ta, ca, sca, wa, swa = pa
+    _, _, tb, cb, scb, wb, swb = pb
+    if ta is not None and tb is not None and abs(ta - tb) > _SURELY_APART:
+        return 0.0
     hours = abs((a.at - b.at).total_seconds()) / 3600
     if hours > WINDOW_HOURS:
         return 0.0
-    concepts = cosine(a.features.get("concepts", {}), b.features.get("concepts", {}))
+    concepts = _cosine(ca, sca, cb, scb)
     if a.language and a.language == b.language:
-        content = (concepts + cosine(a.features.get("words", {}), b.features.get("words", {}))) / 2
+        content = (concepts + _cosine(wa, swa, wb, swb)) / 2
     else:
         content = concepts
     return content * math.exp(-hours / DECAY_HOURS)
@@ -152,8 +203,13 @@ def _place(item: Item, state: _State, new_story_id: Any, threshold: float) -> Pl
     if item.dup_group_id and item.dup_group_id in state.by_group:
         return Placement(item.article_id, state.by_group[item.dup_group_id], "dup_group", 1.0)
     best: tuple[float, str] | None = None
+    mine = item.parts()
+    at = mine[2] if threshold > 0 else None  # below: a pair outside the window scores 0
     for m in (m for reps in state.representatives.values() for m in reps):
-        sim = similarity(item, m)
+        theirs = m.parts()
+        if at is not None and theirs[2] is not None and abs(at - theirs[2]) > _SURELY_APART:
+            continue  # outside the window: `similarity` is 0 (most pairs, in a long backlog)
+        sim = _similarity(item, mine, m, theirs)
         if sim >= threshold and (best is None or sim > best[0]):
             best = (sim, m.story_id)
     if best is None:

@@ -58,3 +58,120 @@ def test_stories_are_incremental_and_viewable(site, config_for):
     assert len(rows) == len(second) and all(r[1] for r in rows)
     assert query(cfg2, "SELECT count(*) FROM article_groups")[0][0] == \
         query(cfg2, "SELECT count(*) FROM articles")[0][0]
+
+
+def _reference_placements(new, open_members, threshold=0.45):
+    """`assign_stories` as first written: every representative scored with the plain
+    cosine and time decay, no cached sums and no window shortcut."""
+    import math
+
+    from detection import stories as st
+
+    def cos(a, b):
+        num = sum(v * b.get(k, 0.0) for k, v in a.items())
+        den = math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+        return num / den if den else 0.0
+
+    def sim(a, b):
+        hours = abs((a.at - b.at).total_seconds()) / 3600
+        if hours > st.WINDOW_HOURS:
+            return 0.0
+        c = cos(a.features.get("concepts", {}), b.features.get("concepts", {}))
+        if a.language and a.language == b.language:
+            c = (c + cos(a.features.get("words", {}), b.features.get("words", {}))) / 2
+        return c * math.exp(-hours / st.DECAY_HOURS)
+
+    reps, groups, out = {}, {}, []
+
+    def add(i):
+        r = reps.setdefault(i.story_id, [])
+        r.append(i)
+        if len(r) > st.REPRESENTATIVES:
+            del r[1]
+    for m in sorted(open_members, key=lambda i: (i.at, i.article_id)):
+        add(m)
+        if m.dup_group_id:
+            groups.setdefault(m.dup_group_id, m.story_id)
+    for item in sorted(new, key=lambda i: (i.at, i.article_id)):
+        if item.dup_group_id and item.dup_group_id in groups:
+            placed = (item.article_id, groups[item.dup_group_id], "dup_group", 1.0)
+        else:
+            best = None
+            for m in (m for r in reps.values() for m in r):
+                s = sim(item, m)
+                if s >= threshold and (best is None or s > best[0]):
+                    best = (s, m.story_id)
+            placed = ((item.article_id, "s-" + item.article_id, "new", None) if best is None
+                      else (item.article_id, best[1], "similar", round(best[0], 4)))
+        out.append(placed)
+        item.story_id = placed[1]
+        add(item)
+        if item.dup_group_id:
+            groups.setdefault(item.dup_group_id, placed[1])
+    return out
+
+
+def test_story_placement_matches_the_plain_definition_on_random_items():
+    """The cached sums of squares and the window shortcut in `_place` change no placement and
+    no similarity, also at exactly WINDOW_HOURS apart and just beyond."""
+    import random
+
+    from detection import stories as st
+
+    rng = random.Random(13)
+    concepts, words = [f"c{i}" for i in range(8)], [f"w{i}" for i in range(12)]
+    base = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    window = timedelta(hours=st.WINDOW_HOURS)
+    offsets = [timedelta(hours=rng.uniform(0, 400)) for _ in range(300)]
+    # pairs right at the edge of the window, one microsecond inside and outside
+    offsets += [offsets[i] + window + timedelta(microseconds=d) for i in range(20) for d in (-1, 0, 1)]
+
+    def make(n, prefix):
+        items = []
+        for i in range(n):
+            feats = {"concepts": {c: round(rng.uniform(0.1, 3), 4) for c in rng.sample(concepts, 3)},
+                     "words": {w: rng.randint(1, 3) for w in rng.sample(words, 4)}}
+            items.append(Item(f"{prefix}{i:04d}", base + offsets[(i * 7) % len(offsets)],
+                              rng.choice(["en", "ko", None]), feats,
+                              rng.choice([None, None, None, f"g{rng.randint(0, 30)}"])))
+        return items
+
+    def copies(items):
+        return [Item(i.article_id, i.at, i.language, i.features, i.dup_group_id, i.story_id) for i in items]
+
+    open_ = make(120, "o")
+    for i, m in enumerate(open_):
+        m.story_id = f"open-{i % 25}"
+    new = make(len(offsets), "n")
+    # Low thresholds too: at 0.45 no pair more than ~38 hours apart can reach it anyway.
+    for threshold in (st.STORY_THRESHOLD, 0.1, 0.0):
+        got = assign_stories(copies(new), copies(open_), lambda i: "s-" + i.article_id, threshold)
+        want = _reference_placements(copies(new), copies(open_), threshold)
+        assert [(p.article_id, p.story_id, p.joined_by, p.similarity) for p in got] == want
+        assert {p.joined_by for p in got} >= {"dup_group", "similar"}
+
+
+def test_story_placement_at_the_edge_of_the_window():
+    """A lone candidate exactly WINDOW_HOURS before (identical text: similarity exp(-1.5),
+    0.22) is joined at a threshold of 0.2, one microsecond further it is not; with a threshold
+    of 0 a far, unrelated candidate is "similar" at 0.0, as the plain definition has it."""
+    from detection import stories as st
+
+    t0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    feats = {"concepts": {"talks": 1.0}, "words": {"summit": 2}}
+    edge = timedelta(hours=st.WINDOW_HOURS)
+
+    def place(new_at, threshold, new_feats=feats):
+        old = Item("old", t0, "en", feats, story_id="story-old")
+        new = Item("new", new_at, "en", new_feats)
+        got = assign_stories([new], [old], lambda i: "story-new", threshold)
+        want = _reference_placements([Item("new", new_at, "en", new_feats)],
+                                     [Item("old", t0, "en", feats, story_id="story-old")], threshold)
+        assert [(p.article_id, p.story_id, p.joined_by, p.similarity) for p in got] == \
+            [(a, "story-new" if s == "s-new" else s, j, v) for a, s, j, v in want]
+        return got[0]
+
+    assert place(t0 + edge, 0.2).story_id == "story-old"
+    assert place(t0 + edge + timedelta(microseconds=1), 0.2).story_id == "story-new"
+    far = place(t0 + 2 * edge, 0.0, {"concepts": {"weather": 1.0}, "words": {"rain": 1}})
+    assert (far.story_id, far.joined_by, far.similarity) == ("story-old", "similar", 0.0)
