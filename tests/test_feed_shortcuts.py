@@ -87,30 +87,23 @@ def test_the_shortcuts_are_in_place():
     assert feedparser.mixin.copy.deepcopy is feeds_mod._copied_params
 
 
+def _parsed(body: bytes, base: str = "http://feeds.example/dir/feed.xml") -> tuple:
+    """What feedparser returns for the body, and what `parse_feed` makes of it."""
+    raw = feedparser.parse(body, response_headers={"content-location": base},
+                           sanitize_html=False, resolve_relative_uris=True)
+    try:
+        ours = feeds_mod.parse_feed(body, None, base, NOW)
+    except feeds_mod.FeedError as exc:
+        ours = exc
+    return _plain(raw), repr(ours)
+
+
 def test_feed_parsing_shortcuts_return_what_feedparser_returns(monkeypatch):
     docs = _documents()
     assert len(docs) >= 15
-    base = "http://feeds.example/dir/feed.xml"
-    fast = []
-    for _, body in docs:
-        raw = feedparser.parse(body, response_headers={"content-location": base},
-                               sanitize_html=False, resolve_relative_uris=True)
-        try:
-            ours = feeds_mod.parse_feed(body, None, base, NOW)
-        except feeds_mod.FeedError as exc:
-            ours = exc
-        fast.append((_plain(raw), repr(ours)))
+    fast = [_parsed(body) for _, body in docs]
     _without_shortcuts(monkeypatch)
-    differ = []
-    for (name, body), (raw_fast, ours_fast) in zip(docs, fast):
-        raw = feedparser.parse(body, response_headers={"content-location": base},
-                               sanitize_html=False, resolve_relative_uris=True)
-        try:
-            ours = feeds_mod.parse_feed(body, None, base, NOW)
-        except feeds_mod.FeedError as exc:
-            ours = exc
-        if _plain(raw) != raw_fast or repr(ours) != ours_fast:
-            differ.append(name)
+    differ = [name for (name, body), seen in zip(docs, fast) if _parsed(body) != seen]
     assert differ == []
     # The documents exercise both shortcuts: resolved links, and copied content parameters.
     one = feedparser.parse(XML_BASE_ATOM)
