@@ -91,16 +91,12 @@ def features(lexicon: Any, title: str, text: str) -> dict[str, dict]:
     return {"concepts": lead_concepts(lexicon, title, text), "words": lead_words(title, text)}
 
 
-def cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    return _cosine(a, _squares(a), b, _squares(b))
-
-
 def _squares(d: dict[str, float]) -> float:
     return sum(v * v for v in d.values())
 
 
 def _cosine(a: dict[str, float], sa: float, b: dict[str, float], sb: float) -> float:
-    """`cosine` with each side's sum of squares given (the same sums, so the same float)."""
+    """Cosine of two sparse vectors, each side's sum of squares given (worked out once)."""
     num = sum(v * b.get(k, 0.0) for k, v in a.items())
     den = math.sqrt(sa * sb)
     return num / den if den else 0.0
@@ -115,7 +111,7 @@ class Item:
     features: dict[str, dict]
     dup_group_id: str | None = None
     story_id: str | None = None
-    # What `similarity` needs of this item, worked out once (an item is compared with every
+    # What `_similarity` needs of this item, worked out once (an item is compared with every
     # representative of every open story): (the features and time it was worked out from,
     # epoch seconds or None for a naive time, concepts, their sum of squares, words, theirs).
     _parts: tuple | None = field(default=None, init=False, repr=False, compare=False)
@@ -136,11 +132,8 @@ class Item:
 _SURELY_APART = WINDOW_HOURS * 3600 + 1.0
 
 
-def similarity(a: Item, b: Item) -> float:
-    return _similarity(a, a.parts(), b, b.parts())
-
-
 def _similarity(a: Item, pa: tuple, b: Item, pb: tuple) -> float:
+    """The similarity of the module's docstring, from each item's `parts()`."""
     _, _, ta, ca, sca, wa, swa = pa
     _, _, tb, cb, scb, wb, swb = pb
     if ta is not None and tb is not None and abs(ta - tb) > _SURELY_APART:
@@ -208,7 +201,7 @@ def _place(item: Item, state: _State, new_story_id: Any, threshold: float) -> Pl
     for m in (m for reps in state.representatives.values() for m in reps):
         theirs = m.parts()
         if at is not None and theirs[2] is not None and abs(at - theirs[2]) > _SURELY_APART:
-            continue  # outside the window: `similarity` is 0 (most pairs, in a long backlog)
+            continue  # outside the window: `_similarity` is 0 (most pairs, in a long backlog)
         sim = _similarity(item, mine, m, theirs)
         if sim >= threshold and (best is None or sim > best[0]):
             best = (sim, m.story_id)
