@@ -5,10 +5,13 @@ articles, alerts, finish + snapshot refresh) over and over, adding a story to a 
 the fixture site before each cycle (a run with nothing new skips the snapshot refresh); another
 runs `seedwatch sql` in a loop
 (in-process `main`, fresh connection each time); the test process meanwhile runs the real command
-in fresh processes. With the snapshot, readers never touch the main file; without it, readers
+in fresh processes. The reader writes how many queries it has made to a progress file, and the
+writer waits for two more before each cycle, so the overlap does not depend on how fast a loaded
+machine runs either side. With the snapshot, readers never touch the main file; without it, readers
 and the writer contend for the main file's lock and both sides must wait, never fail.
 
-Run as `python -m tests.test_sql_concurrent writer CONFIG CYCLES SITE` or `... reader CONFIG STOP`.
+Run as `python -m tests.test_sql_concurrent writer CONFIG CYCLES SITE PROGRESS` or
+`... reader CONFIG STOP PROGRESS`.
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from tests.conftest import FIXTURES, REPO, make_config, write_config
 from warehouse.db import Warehouse
 
 CYCLES = 5
+QUERIES_PER_CYCLE = 2  # reader queries the writer waits for before each cycle
+WAIT_S = 60.0
 COUNTS = ("SELECT (SELECT count(*) FROM runs WHERE finished_at IS NOT NULL) AS runs, "
           "(SELECT count(*) FROM fetch_log WHERE kind = 'feed') AS feed_fetches")
 
@@ -43,11 +48,26 @@ def add_story(site: Path, n: int) -> None:
                     encoding="utf-8")
 
 
-def writer(config: str, cycles: int, site: str) -> None:
+def _queries_made(progress: Path) -> int:
+    try:
+        return int(progress.read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def _await_queries(progress: Path, at_least: int) -> None:
+    """Wait (bounded) until the reader has made `at_least` queries; the test checks the count."""
+    deadline = time.monotonic() + WAIT_S
+    while _queries_made(progress) < at_least and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def writer(config: str, cycles: int, site: str, progress: str) -> None:
     from seedwatch.config import load_config
     from tests.test_sql_cli import cycle
     cfg = load_config(config)
     for i in range(cycles):
+        _await_queries(Path(progress), _queries_made(Path(progress)) + QUERIES_PER_CYCLE)
         add_story(Path(site), i + 1)
         cycle(cfg)
         print(f"cycle {i + 1} stored", flush=True)
@@ -64,7 +84,7 @@ def _query_once(config: str) -> tuple[int, str, str]:
     return status, out.getvalue(), err.getvalue()
 
 
-def reader(config: str, stop_file: str) -> None:
+def reader(config: str, stop_file: str, progress: str) -> None:
     """Query until the stop file appears (once more after); print a JSON report."""
     report = {"queries": 0, "failures": [], "went_back": 0}
     last, stopping = (0, 0), False
@@ -72,6 +92,9 @@ def reader(config: str, stop_file: str) -> None:
         stopping = Path(stop_file).exists()
         status, out, err = _query_once(config)
         report["queries"] += 1
+        part = Path(progress + ".part")
+        part.write_text(str(report["queries"]))
+        part.replace(progress)  # whole numbers only, never a half-written one
         if status != 0 or err:
             report["failures"].append(f"{status}: {err.strip()[-300:]}")
             continue
@@ -113,9 +136,9 @@ def _run(tmp_path: Path, base: str, snapshot: bool) -> None:
     config = str(write_config(tmp_path / "seedwatch.toml", cfg))
     with Warehouse(cfg.warehouse.path).connect():
         pass  # created and migrated: readers start before the first run finishes
-    stop = tmp_path / "stop"
-    read_loop = _spawn("reader", config, str(stop))
-    write_loop = _spawn("writer", config, str(CYCLES), str(tmp_path / "site"))
+    stop, progress = tmp_path / "stop", str(tmp_path / "reader-queries")
+    read_loop = _spawn("reader", config, str(stop), progress)
+    write_loop = _spawn("writer", config, str(CYCLES), str(tmp_path / "site"), progress)
     commands = []
     try:
         while write_loop.poll() is None:
@@ -131,7 +154,8 @@ def _run(tmp_path: Path, base: str, snapshot: bool) -> None:
     assert w_out.count("stored") == CYCLES
     assert read_loop.returncode == 0, r_err[-2000:]
     report = json.loads(r_out.strip().splitlines()[-1])
-    assert report["queries"] >= 10 and report["failures"] == [] and report["went_back"] == 0, report
+    assert report["queries"] >= QUERIES_PER_CYCLE * CYCLES, report
+    assert report["failures"] == [] and report["went_back"] == 0, report
     assert commands and all(c == (0, "") for c in commands), commands
     # Nothing lost: every run finished, every feed fetch logged, each article stored once.
     assert _counts(cfg.warehouse.path) == (CYCLES, 2 * CYCLES, 5 + CYCLES)
@@ -141,4 +165,4 @@ def _run(tmp_path: Path, base: str, snapshot: bool) -> None:
 
 if __name__ == "__main__":
     role, config, *rest = sys.argv[1:]
-    writer(config, int(rest[0]), rest[1]) if role == "writer" else reader(config, rest[0])
+    writer(config, int(rest[0]), *rest[1:]) if role == "writer" else reader(config, *rest)
