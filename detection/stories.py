@@ -55,10 +55,8 @@ def lead_of(title: str, text: str) -> str:
         if piece.strip():
             sentences.append(piece)
         pos = m.end()
-    else:
-        piece = text[pos:]
-        if piece.strip() and len(sentences) < LEAD_SENTENCES:
-            sentences.append(piece)
+    if len(sentences) < LEAD_SENTENCES and text[pos:].strip():
+        sentences.append(text[pos:])  # the piece after the last break
     return "\n".join([title or "", title or ""] + sentences)
 
 
@@ -134,10 +132,8 @@ _SURELY_APART = WINDOW_HOURS * 3600 + 1.0
 
 def _similarity(a: Item, pa: tuple, b: Item, pb: tuple) -> float:
     """The similarity of the module's docstring, from each item's `parts()`."""
-    _, _, ta, ca, sca, wa, swa = pa
-    _, _, tb, cb, scb, wb, swb = pb
-    if ta is not None and tb is not None and abs(ta - tb) > _SURELY_APART:
-        return 0.0
+    _, _, _, ca, sca, wa, swa = pa
+    _, _, _, cb, scb, wb, swb = pb
     hours = abs((a.at - b.at).total_seconds()) / 3600
     if hours > WINDOW_HOURS:
         return 0.0
